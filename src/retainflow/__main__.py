@@ -1,0 +1,5 @@
+"""`python -m retainflow` runs the command line."""
+
+from retainflow.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""The front end of the pipeline: a source file in, its AST and every diagnostic out.
+
+parse (RF001) -> lower (RF001/RF002 on literals) -> checks. A syntax error yields exactly
+one RF001, for the first error, and nothing else (tools.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from retainflow import lower, nodes, parser
+from retainflow.checks import run_checks
+from retainflow.diagnostics import Diagnostic, FileDiagnostics, Severity
+from retainflow.source import SourceFile
+
+
+@attrs.frozen
+class Analysis:
+    source: SourceFile
+    workflow: nodes.Workflow | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics
+                     if d.effective_severity is Severity.ERROR)
+
+    @property
+    def report(self) -> FileDiagnostics:
+        return FileDiagnostics.of(self.source, self.diagnostics)
+
+
+def parse_workflow(source: SourceFile) -> tuple[nodes.Workflow | None, list[Diagnostic]]:
+    """Parse and lower only: the AST (None on a syntax error) and the lowering diagnostics."""
+    parsed = parser.parse(source.text)
+    if parsed.error is not None or parsed.tree is None:
+        return None, [parsed.error] if parsed.error else []
+    lowered = lower.lower(parsed.tree, source.text, parsed.comments)
+    syntax = [d for d in lowered.diagnostics if d.code == "RF001"]
+    if syntax:
+        return None, [min(syntax, key=lambda d: d.span.start)]
+    return lowered.workflow, list(lowered.diagnostics)
+
+
+def analyze(source: SourceFile) -> Analysis:
+    """Every problem of one file, collected, never raised."""
+    workflow, diagnostics = parse_workflow(source)
+    if workflow is not None:
+        diagnostics.extend(run_checks(workflow, source))
+    return Analysis(source, workflow, tuple(diagnostics))
+
+
+def analyze_text(text: str, path: str = "<text>") -> Analysis:
+    return analyze(SourceFile(path, text))
+
+
+def analyze_path(path: str | Path) -> Analysis:
+    """Read a file as UTF-8 (OSError / UnicodeDecodeError propagate to the caller)."""
+    file_path = Path(path)
+    text = file_path.read_text(encoding="utf-8")
+    return analyze(SourceFile(display_path(file_path), text))
+
+
+def display_path(path: Path) -> str:
+    """Relative to the current directory where possible, always with `/`."""
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = path
+    return shown.as_posix()
