@@ -24,8 +24,7 @@ class Analysis:
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
-        return tuple(d for d in self.diagnostics
-                     if d.effective_severity is Severity.ERROR)
+        return tuple(d for d in self.diagnostics if d.effective_severity is Severity.ERROR)
 
     @property
     def report(self) -> FileDiagnostics:

@@ -39,9 +39,14 @@ def collect_rflow_files(paths: tuple[str, ...]) -> tuple[list[Path], list[str]]:
     for raw in paths or (".",):
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.rflow") if p.is_file()
-                                and not any(part.startswith(".") for part in
-                                            p.relative_to(path).parts[:-1])))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*.rflow")
+                    if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+                )
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -63,8 +68,14 @@ def _lint_files(files: list[Path]) -> Iterator[tuple[Path, Analysis | str]]:
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True, help="How to print the diagnostics.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the diagnostics.",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 def lint(paths: tuple[str, ...], output_format: str, strict: bool) -> None:
     """Check .rflow files (directories are searched recursively; default: .)."""
@@ -102,15 +113,19 @@ def lint(paths: tuple[str, ...], output_format: str, strict: bool) -> None:
 
 
 def _summary(reports: list[FileDiagnostics], files: int) -> str:
-    errors = sum(1 for r in reports for d in r.diagnostics
-                 if d.effective_severity is Severity.ERROR)
-    warnings = sum(1 for r in reports for d in r.diagnostics
-                   if d.effective_severity is Severity.WARNING)
+    errors = sum(
+        1 for r in reports for d in r.diagnostics if d.effective_severity is Severity.ERROR
+    )
+    warnings = sum(
+        1 for r in reports for d in r.diagnostics if d.effective_severity is Severity.WARNING
+    )
     noun = "file" if files == 1 else "files"
     if not errors and not warnings:
         return f"{files} {noun} checked: no problems"
-    return (f"{files} {noun} checked: {errors} error{'s' * (errors != 1)}, "
-            f"{warnings} warning{'s' * (warnings != 1)}")
+    return (
+        f"{files} {noun} checked: {errors} error{'s' * (errors != 1)}, "
+        f"{warnings} warning{'s' * (warnings != 1)}"
+    )
 
 
 if __name__ == "__main__":

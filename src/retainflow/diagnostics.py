@@ -37,54 +37,102 @@ class Check:
 
 _E, _W = Severity.ERROR, Severity.WARNING
 CATALOG_ROWS = (
-    Check("RF001", "syntax-error", _E,
-          "the text does not parse, or a reserved word names something"),
-    Check("RF002", "invalid-literal", _E,
-          "a bad duration, currency, time zone, country code, date, time of day, percent or "
-          "count, or an invalid calendar"),
-    Check("RF003", "expression-too-complex", _E,
-          "an expression nested deeper than 32 or larger than 1,000 nodes"),
-    Check("RF101", "undefined-target", _E,
-          "a transition, start, SLA until/from/breach or pause names no step or outcome"),
-    Check("RF102", "duplicate-definition", _E,
-          "two definitions share a name, or a step has a second wait, due or every"),
-    Check("RF103", "unknown-field", _E,
-          "a case or declared event field that the schema lacks"),
-    Check("RF104", "unknown-enum-value", _E,
-          "a string compared with an enum field is not one of its members"),
-    Check("RF105", "unused-definition", _W,
-          "a calendar, constant, declared event or action, or limit that nothing uses"),
-    Check("RF106", "undefined-name", _E,
-          "an unknown calendar, constant, function or parameter, or a name used where it "
-          "is not available"),
+    Check(
+        "RF001", "syntax-error", _E, "the text does not parse, or a reserved word names something"
+    ),
+    Check(
+        "RF002",
+        "invalid-literal",
+        _E,
+        "a bad duration, currency, time zone, country code, date, time of day, percent or "
+        "count, or an invalid calendar",
+    ),
+    Check(
+        "RF003",
+        "expression-too-complex",
+        _E,
+        "an expression nested deeper than 32 or larger than 1,000 nodes",
+    ),
+    Check(
+        "RF101",
+        "undefined-target",
+        _E,
+        "a transition, start, SLA until/from/breach or pause names no step or outcome",
+    ),
+    Check(
+        "RF102",
+        "duplicate-definition",
+        _E,
+        "two definitions share a name, or a step has a second wait, due or every",
+    ),
+    Check("RF103", "unknown-field", _E, "a case or declared event field that the schema lacks"),
+    Check(
+        "RF104",
+        "unknown-enum-value",
+        _E,
+        "a string compared with an enum field is not one of its members",
+    ),
+    Check(
+        "RF105",
+        "unused-definition",
+        _W,
+        "a calendar, constant, declared event or action, or limit that nothing uses",
+    ),
+    Check(
+        "RF106",
+        "undefined-name",
+        _E,
+        "an unknown calendar, constant, function or parameter, or a name used where it "
+        "is not available",
+    ),
     Check("RF201", "missing-start", _E, "no `start`, or no step at all"),
     Check("RF202", "unreachable-step", _W, "a step or outcome no path from `start` reaches"),
     Check("RF203", "dead-end", _E, "a step with no outgoing edge"),
-    Check("RF204", "no-path-to-outcome", _E,
-          "a reachable step from which no outcome can be reached"),
-    Check("RF205", "instant-loop", _E,
-          "a cycle of immediate transitions through steps none of which has `wait`"),
-    Check("RF206", "shadowed-transition", _W,
-          "a transition that can never be taken because an earlier one always wins"),
+    Check(
+        "RF204", "no-path-to-outcome", _E, "a reachable step from which no outcome can be reached"
+    ),
+    Check(
+        "RF205",
+        "instant-loop",
+        _E,
+        "a cycle of immediate transitions through steps none of which has `wait`",
+    ),
+    Check(
+        "RF206",
+        "shadowed-transition",
+        _W,
+        "a transition that can never be taken because an earlier one always wins",
+    ),
     Check("RF207", "no-outcome", _E, "the workflow declares no outcome"),
-    Check("RF208", "may-stall", _W,
-          "a step whose only outgoing edges are guarded immediate transitions"),
-    Check("RF301", "type-mismatch", _E,
-          "operands or arguments of the wrong type or number"),
+    Check(
+        "RF208",
+        "may-stall",
+        _W,
+        "a step whose only outgoing edges are guarded immediate transitions",
+    ),
+    Check("RF301", "type-mismatch", _E, "operands or arguments of the wrong type or number"),
     Check("RF302", "currency-mismatch", _E, "money of two currencies meet"),
     Check("RF401", "timeout-without-due", _E, "`on timeout` in a step with no `due`"),
     Check("RF402", "due-without-timeout", _W, "`due` in a step with no `on timeout`"),
-    Check("RF403", "sla-target-unreachable", _E,
-          "no path from the SLA's start reaches its target"),
-    Check("RF404", "sla-certain-breach", _W,
-          "every path to the SLA's target waits longer than the SLA allows"),
+    Check("RF403", "sla-target-unreachable", _E, "no path from the SLA's start reaches its target"),
+    Check(
+        "RF404",
+        "sla-certain-breach",
+        _W,
+        "every path to the SLA's target waits longer than the SLA allows",
+    ),
     Check("RF405", "non-positive-duration", _E, "a zero or negative duration"),
     Check("RF406", "warn-too-early", _E, "an SLA `warn` not shorter than the SLA"),
     Check("RF501", "offer-without-limit", _W, "an `offer` of a kind that no money limit covers"),
-    Check("RF502", "offer-exceeds-limit", _W,
-          "a constant offer is above a constant per-case limit"),
-    Check("RF503", "missing-client-field", _E,
-          "a per-client limit, but the case schema has no `client` field"),
+    Check(
+        "RF502", "offer-exceeds-limit", _W, "a constant offer is above a constant per-case limit"
+    ),
+    Check(
+        "RF503",
+        "missing-client-field",
+        _E,
+        "a per-client limit, but the case schema has no `client` field",
+    ),
     Check("RF601", "unsatisfiable-condition", _W, "a guard that can never hold"),
     Check("RF602", "constant-condition", _W, "a guard that always holds"),
     Check("RF901", "unused-suppression", _W, "an ignore comment that suppresses nothing"),
@@ -148,8 +196,12 @@ def location(source: SourceFile, span: Span) -> dict[str, int]:
     end = source.position(max(span.end, span.start))
     if span.end <= span.start:
         end = type(end)(start.line, start.column + 1)
-    return {"line": start.line, "column": start.column,
-            "end_line": end.line, "end_column": end.column}
+    return {
+        "line": start.line,
+        "column": start.column,
+        "end_line": end.line,
+        "end_column": end.column,
+    }
 
 
 def render_text(report: FileDiagnostics, color: bool = False) -> str:
@@ -166,14 +218,17 @@ def _render_one(source: SourceFile, diag: Diagnostic, color: bool) -> str:
     loc = location(source, diag.span)
     severity = diag.effective_severity
     sev_text = _paint(str(severity), "1;31" if severity is Severity.ERROR else "1;33", color)
-    head = (f"{source.path}:{loc['line']}:{loc['column']}: "
-            f"{sev_text}[{diag.code} {diag.check.name}]: {diag.message}\n")
+    head = (
+        f"{source.path}:{loc['line']}:{loc['column']}: "
+        f"{sev_text}[{diag.code} {diag.check.name}]: {diag.message}\n"
+    )
     lines = [head]
     lines.extend(_excerpt(source, diag.span, diag.label, color))
     for related in diag.related:
         rloc = location(source, related.span)
-        lines.append(f"   = note: {related.message} at {source.path}:{rloc['line']}:"
-                     f"{rloc['column']}\n")
+        lines.append(
+            f"   = note: {related.message} at {source.path}:{rloc['line']}:{rloc['column']}\n"
+        )
     return "".join(lines)
 
 
@@ -197,8 +252,14 @@ def to_json_document(reports: Sequence[FileDiagnostics], files: int) -> dict[str
         for diag in report.diagnostics:
             item: dict[str, Any] = {"file": report.source.path}
             item.update(location(report.source, diag.span))
-            item.update({"severity": str(diag.effective_severity), "code": diag.code,
-                         "name": diag.check.name, "message": diag.message})
+            item.update(
+                {
+                    "severity": str(diag.effective_severity),
+                    "code": diag.code,
+                    "name": diag.check.name,
+                    "message": diag.message,
+                }
+            )
             if diag.suggestion is not None:
                 item["suggestion"] = diag.suggestion
             items.append(item)

@@ -23,8 +23,10 @@ from retainflow.source import Span
 from retainflow.values import Duration, Money, Percent, is_currency
 
 RESERVED = frozenset(
-    "timeout outcome case event offer trigger elapsed now true false none if then else "
-    "and or not in is of".split()
+    (
+        "timeout outcome case event offer trigger elapsed now true false none "
+        "if then else and or not in is of"
+    ).split()
 )
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
@@ -88,9 +90,14 @@ class _Lower(lark.Transformer[Token, Any]):
     def _defined(self, token: Token, what: str) -> n.Name:
         name = self._name(token)
         if name.text in RESERVED:
-            self.diagnostics.append(Diagnostic(
-                "RF001", name.span, f"'{name.text}' is a reserved word and cannot name {what}",
-                label="choose another name"))
+            self.diagnostics.append(
+                Diagnostic(
+                    "RF001",
+                    name.span,
+                    f"'{name.text}' is a reserved word and cannot name {what}",
+                    label="choose another name",
+                )
+            )
         return name
 
     def _error(self, code: str, span: Span, message: str, label: str | None = None) -> None:
@@ -104,8 +111,12 @@ class _Lower(lark.Transformer[Token, Any]):
 
     def header(self, meta: Any, children: list[Token]) -> n.Header:
         name, version = children
-        return n.Header(self._defined(name, "a workflow"), int(version),
-                        version_span=_tok_span(version), span=_meta_span(meta))
+        return n.Header(
+            self._defined(name, "a workflow"),
+            int(version),
+            version_span=_tok_span(version),
+            span=_meta_span(meta),
+        )
 
     def title(self, meta: Any, children: list[Any]) -> n.Title:
         return n.Title(self._string(children[0]), span=_meta_span(meta))
@@ -125,9 +136,12 @@ class _Lower(lark.Transformer[Token, Any]):
                 escaped = raw[index + 1]
                 if escaped not in _ESCAPES:
                     start = (token.start_pos or 0) + 1 + index
-                    self._error("RF002", Span(start, start + 2),
-                                f"unknown escape '\\{escaped}' in a string",
-                                label='strings know \\", \\\\ and \\n')
+                    self._error(
+                        "RF002",
+                        Span(start, start + 2),
+                        f"unknown escape '\\{escaped}' in a string",
+                        label='strings know \\", \\\\ and \\n',
+                    )
                 out.append(_ESCAPES.get(escaped, escaped))
                 index += 2
             else:
@@ -144,9 +158,12 @@ class _Lower(lark.Transformer[Token, Any]):
         span = _tok_span(token)
         if not is_currency(currency):
             cur_start = span.end - 3
-            self._error("RF002", Span(cur_start, span.end),
-                        f"unknown currency code '{currency}'",
-                        label="use an ISO 4217 code such as USD, EUR, GBP or PHP")
+            self._error(
+                "RF002",
+                Span(cur_start, span.end),
+                f"unknown currency code '{currency}'",
+                label="use an ISO 4217 code such as USD, EUR, GBP or PHP",
+            )
             return n.MoneyLit(Money(Decimal(amount_text), "XXX"), span=span)
         return n.MoneyLit(Money(Decimal(amount_text), currency), span=span)
 
@@ -159,15 +176,19 @@ class _Lower(lark.Transformer[Token, Any]):
         value = Duration(int(str(token)[:-1]), str(token)[-1])
         span = _tok_span(token)
         if value.amount == 0:
-            self._error("RF405", span, f"the duration {token} is zero",
-                        label="a duration must be positive")
+            self._error(
+                "RF405", span, f"the duration {token} is zero", label="a duration must be positive"
+            )
         return n.DurationLit(value, span=span)
 
     def bad_duration(self, meta: Any, children: list[Token]) -> n.DurationLit:
         token = children[0]
-        self._error("RF001", _tok_span(token),
-                    f"'{token}' is not a duration: durations take a whole number",
-                    label=f"write it in a smaller unit, e.g. {_smaller_unit(str(token))}")
+        self._error(
+            "RF001",
+            _tok_span(token),
+            f"'{token}' is not a duration: durations take a whole number",
+            label=f"write it in a smaller unit, e.g. {_smaller_unit(str(token))}",
+        )
         return n.DurationLit(Duration(1, str(token)[-1]), span=_tok_span(token))
 
     def list_expr(self, meta: Any, children: list[Any]) -> n.ListExpr:
@@ -279,8 +300,12 @@ class _Lower(lark.Transformer[Token, Any]):
         last = self._name(children[1]) if len(children) > 1 else None
         for day in (first, last):
             if day is not None and day.text not in WEEKDAYS:
-                self._error("RF002", day.span, f"'{day.text}' is not a day of the week",
-                            label="days are mon, tue, wed, thu, fri, sat, sun")
+                self._error(
+                    "RF002",
+                    day.span,
+                    f"'{day.text}' is not a day of the week",
+                    label="days are mon, tue, wed, thu, fri, sat, sun",
+                )
         return n.DaySpec(first, last, span=_meta_span(meta))
 
     def interval(self, meta: Any, children: list[Token]) -> n.Interval:
@@ -291,8 +316,12 @@ class _Lower(lark.Transformer[Token, Any]):
         hours, minutes = int(str(token)[:2]), int(str(token)[3:])
         span = _tok_span(token)
         if not (minutes < 60 and (hours < 24 or (hours == 24 and minutes == 0))):
-            self._error("RF002", span, f"'{token}' is not a time of day",
-                        label="times of day are HH:MM from 00:00 to 24:00")
+            self._error(
+                "RF002",
+                span,
+                f"'{token}' is not a time of day",
+                label="times of day are HH:MM from 00:00 to 24:00",
+            )
             return n.TimeOfDay(0, span=span)
         return n.TimeOfDay(hours * 60 + minutes, span=span)
 
@@ -301,8 +330,12 @@ class _Lower(lark.Transformer[Token, Any]):
         try:
             return n.DateLit(dt.date.fromisoformat(str(token)), span=span)
         except ValueError:
-            self._error("RF002", span, f"'{token}' is not a date",
-                        label="dates are YYYY-MM-DD, like 2026-12-25")
+            self._error(
+                "RF002",
+                span,
+                f"'{token}' is not a date",
+                label="dates are YYYY-MM-DD, like 2026-12-25",
+            )
             return n.DateLit(dt.date(1970, 1, 1), span=span)
 
     def cal_holidays_country(self, meta: Any, children: list[Token]) -> n.CalHolidaysCountry:
@@ -334,8 +367,7 @@ class _Lower(lark.Transformer[Token, Any]):
 
     def action_decl(self, meta: Any, children: list[Any]) -> n.ActionDecl:
         name, *params = children
-        return n.ActionDecl(self._defined(name, "an action"), tuple(params),
-                            span=_meta_span(meta))
+        return n.ActionDecl(self._defined(name, "an action"), tuple(params), span=_meta_span(meta))
 
     # ---- declarations -------------------------------------------------------------
 
@@ -357,8 +389,9 @@ class _Lower(lark.Transformer[Token, Any]):
         event = self._name(tokens[1]) if mode == "on" else None
         at = plain[0] if mode == "at" else None
         condition = plain[0] if mode == "when" else tagged.get("when")
-        return n.Trigger(name, mode, event, at, condition, tagged.get("cooldown"),
-                         span=_meta_span(meta))
+        return n.Trigger(
+            name, mode, event, at, condition, tagged.get("cooldown"), span=_meta_span(meta)
+        )
 
     def trigger_on(self, meta: Any, children: list[Any]) -> n.Trigger:
         return self._trigger("on", meta, children)
@@ -372,9 +405,14 @@ class _Lower(lark.Transformer[Token, Any]):
     def scope(self, meta: Any, children: list[Token]) -> n.Name:
         name = self._name(children[0])
         if name.text not in ("case", "client"):
-            self.diagnostics.append(Diagnostic(
-                "RF001", name.span, f"a limit applies per case or per client, not per "
-                f"'{name.text}'", label="write 'per case' or 'per client'"))
+            self.diagnostics.append(
+                Diagnostic(
+                    "RF001",
+                    name.span,
+                    f"a limit applies per case or per client, not per '{name.text}'",
+                    label="write 'per case' or 'per client'",
+                )
+            )
         return name
 
     def over(self, meta: Any, children: list[Any]) -> _Tagged:
@@ -384,12 +422,18 @@ class _Lower(lark.Transformer[Token, Any]):
         kind_token, scope, amount, *rest = children
         kind = self._name(kind_token)
         if kind.text not in LIMIT_KINDS:
-            self._error("RF002", kind.span, f"'{kind.text}' is not something a limit can cap",
-                        label="limit compensation, discount, credit, service, extension "
-                        "or grants")
+            self._error(
+                "RF002",
+                kind.span,
+                f"'{kind.text}' is not something a limit can cap",
+                label="limit compensation, discount, credit, service, extension or grants",
+            )
         if kind.text == "grants" and not _is_count(amount):
-            self._error("RF002", _node_span(amount),
-                        "a grants limit counts offers: give a whole number of at least 1")
+            self._error(
+                "RF002",
+                _node_span(amount),
+                "a grants limit counts offers: give a whole number of at least 1",
+            )
         over = rest[0].value if rest else None
         return n.Limit(kind, scope, amount, over, span=_meta_span(meta))
 
@@ -402,8 +446,12 @@ class _Lower(lark.Transformer[Token, Any]):
         kind = self._name(token)
         allowed = OFFER_KINDS + (("compensation",) if allow_all else ())
         if kind.text not in allowed:
-            self._error("RF002", kind.span, f"'{kind.text}' is not a kind of compensation",
-                        label="kinds are " + ", ".join(allowed))
+            self._error(
+                "RF002",
+                kind.span,
+                f"'{kind.text}' is not a kind of compensation",
+                label="kinds are " + ", ".join(allowed),
+            )
         return kind
 
     def in_calendar(self, meta: Any, children: list[Token]) -> _InCalendar:
@@ -429,18 +477,31 @@ class _Lower(lark.Transformer[Token, Any]):
         duration = parts.take((n.DurationLit, n.ConstRef))
         calendar = parts.take(_InCalendar)
         tagged = {item.tag: item.value for item in parts.items if isinstance(item, _Tagged)}
-        return n.Sla(name, duration, calendar.name if calendar else None, tagged.get("from"),
-                     until, tagged.get("warn"), tagged.get("pause", ()), tagged.get("breach"),
-                     span=_meta_span(meta))
+        return n.Sla(
+            name,
+            duration,
+            calendar.name if calendar else None,
+            tagged.get("from"),
+            until,
+            tagged.get("warn"),
+            tagged.get("pause", ()),
+            tagged.get("breach"),
+            span=_meta_span(meta),
+        )
 
     def measure(self, meta: Any, children: list[Token]) -> n.Measure:
         name = self._defined(children[0], "a measure")
         kind = self._name(children[3]) if len(children) > 3 else None
         if kind is not None and kind.text not in MEASURE_KINDS:
-            self._error("RF002", kind.span, f"'{kind.text}' is not a kind of measure",
-                        label="measures are csat, nps or number")
-        return n.Measure(name, self._name(children[1]), self._name(children[2]), kind,
-                         span=_meta_span(meta))
+            self._error(
+                "RF002",
+                kind.span,
+                f"'{kind.text}' is not a kind of measure",
+                label="measures are csat, nps or number",
+            )
+        return n.Measure(
+            name, self._name(children[1]), self._name(children[2]), kind, span=_meta_span(meta)
+        )
 
     def on(self, meta: Any, children: list[Any]) -> n.On:
         tokens, others = _split(children)
@@ -454,8 +515,12 @@ class _Lower(lark.Transformer[Token, Any]):
         name = self._defined(children[0], "an outcome")
         kind = self._name(children[1]) if len(children) > 1 else None
         if kind is not None and kind.text not in OUTCOME_KINDS:
-            self._error("RF002", kind.span, f"'{kind.text}' is not a kind of outcome",
-                        label="outcomes are retained, churned or other")
+            self._error(
+                "RF002",
+                kind.span,
+                f"'{kind.text}' is not a kind of outcome",
+                label="outcomes are retained, churned or other",
+            )
         return n.Outcome(name, kind, span=_meta_span(meta))
 
     # ---- steps ----------------------------------------------------------------------
@@ -482,8 +547,9 @@ class _Lower(lark.Transformer[Token, Any]):
         if int(count) < 1:
             self._error("RF002", _tok_span(count), "'up to' needs a count of at least 1")
         calendar = others[1].name if len(others) > 1 else None
-        return n.Every(others[0], calendar, int(count), count_span=_tok_span(count),
-                       span=_meta_span(meta))
+        return n.Every(
+            others[0], calendar, int(count), count_span=_tok_span(count), span=_meta_span(meta)
+        )
 
     def arg(self, meta: Any, children: list[Any]) -> n.Arg:
         return n.Arg(self._name(children[0]), children[1], span=_meta_span(meta))
@@ -495,8 +561,9 @@ class _Lower(lark.Transformer[Token, Any]):
     def offer(self, meta: Any, children: list[Any]) -> n.Offer:
         kind_token, amount, *label = children
         kind = self._offer_kind(kind_token, allow_all=False)
-        return n.Offer(kind, amount, self._string(label[0]) if label else None,
-                       span=_meta_span(meta))
+        return n.Offer(
+            kind, amount, self._string(label[0]) if label else None, span=_meta_span(meta)
+        )
 
     def when(self, meta: Any, children: list[Any]) -> n.When:
         return n.When(children[0], self._name(children[1]), span=_meta_span(meta))
@@ -513,8 +580,11 @@ OUTCOME_KINDS = ("retained", "churned", "other")
 
 
 def _is_count(expr: Any) -> bool:
-    return (isinstance(expr, n.Number) and expr.value == expr.value.to_integral_value()
-            and expr.value >= 1)
+    return (
+        isinstance(expr, n.Number)
+        and expr.value == expr.value.to_integral_value()
+        and expr.value >= 1
+    )
 
 
 def _smaller_unit(text: str) -> str:

@@ -19,13 +19,12 @@ import attrs
 from retainflow.source import NO_SPAN, Span
 from retainflow.values import Duration, Money, Percent
 
-
 _S = TypeVar("_S")
 _D = TypeVar("_D")
 
 
 def _span() -> Span:
-    return attrs.field(default=NO_SPAN, eq=False, repr=False, kw_only=True)  # type: ignore[no-any-return]
+    return attrs.field(default=NO_SPAN, eq=False, repr=False, kw_only=True)
 
 
 @attrs.frozen

@@ -151,11 +151,12 @@ def _describe_expected(expected: set[str], parser: lark.Lark) -> str:
                 continue
         if word not in words:
             words.append(word)
-    words.sort(key=lambda w: (not w.startswith("'"), w))
+    closers = ("'}'", "')'", "']'")
+    words.sort(key=lambda w: (w not in closers, not w.startswith("'"), w))
     if not words:
         return "something else"
-    if len(words) > 8:
-        return ", ".join(words[:8]) + " or another statement"
+    if len(words) > 10:
+        return ", ".join(words[:10]) + " or another statement"
     if len(words) == 1:
         return words[0]
     return ", ".join(words[:-1]) + " or " + words[-1]
@@ -177,8 +178,7 @@ def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> Diagnost
         start = token.start_pos if token.start_pos is not None else pos
         end = token.end_pos if token.end_pos is not None and token.end_pos > start else start + 1
         if token.type == "$END":
-            start = end = len(text.rstrip())
-            end = start + 1
+            start = end = len(text.rstrip())  # zero-width: shown as one caret after the text
         if token.type == "_NL":
             end = start + 1
         found = _describe_found(token)
@@ -189,8 +189,9 @@ def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> Diagnost
     if isinstance(error, lark.exceptions.UnexpectedCharacters):
         char = text[pos] if pos < len(text) else ""
         expected = _describe_expected(set(error.allowed or ()), parser)
-        return Diagnostic("RF001", Span(pos, pos + 1),
-                          f"unexpected character {char!r}: expected {expected}")
+        return Diagnostic(
+            "RF001", Span(pos, pos + 1), f"unexpected character {char!r}: expected {expected}"
+        )
     return Diagnostic("RF001", Span(pos, pos + 1), str(error).splitlines()[0])
 
 

@@ -57,8 +57,14 @@ TIME = Type("time")
 ANY = Type("any")
 NONE = Type("none", optional=True)
 
-SIMPLE_TYPES = {"bool": BOOL, "number": NUMBER, "text": TEXT, "percent": PERCENT,
-                "duration": DURATION, "time": TIME}
+SIMPLE_TYPES = {
+    "bool": BOOL,
+    "number": NUMBER,
+    "text": TEXT,
+    "percent": PERCENT,
+    "duration": DURATION,
+    "time": TIME,
+}
 
 
 @attrs.frozen
@@ -84,8 +90,9 @@ def resolve_type(ref: n.TypeRef) -> tuple[Type, list[TypeProblem]]:
         if ref.args:
             currency = ref.args[0].name.text
             if not is_currency(currency):
-                problems.append(TypeProblem(
-                    "RF002", f"unknown currency code '{currency}'", ref.args[0]))
+                problems.append(
+                    TypeProblem("RF002", f"unknown currency code '{currency}'", ref.args[0])
+                )
                 currency = None
         resolved = Type("money", currency=currency)
     elif name == "enum":
@@ -102,9 +109,14 @@ def resolve_type(ref: n.TypeRef) -> tuple[Type, list[TypeProblem]]:
             problems.extend(inner)
             resolved = Type("list", element=element)
     else:
-        problems.append(TypeProblem(
-            "RF106", f"unknown type '{name}': types are bool, number, text, money, percent, "
-            "duration, time, enum(...), list(...)", ref))
+        problems.append(
+            TypeProblem(
+                "RF106",
+                f"unknown type '{name}': types are bool, number, text, money, percent, "
+                "duration, time, enum(...), list(...)",
+                ref,
+            )
+        )
         resolved = ANY
     return resolved.as_optional(ref.optional), problems
 
@@ -172,8 +184,7 @@ def convert(value: Any, type_: Type) -> Any:
     if name == "enum":
         text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
         if text not in type_.members:
-            raise ConversionError(
-                f"'{text}' is not one of {', '.join(type_.members)}")
+            raise ConversionError(f"'{text}' is not one of {', '.join(type_.members)}")
         return text
     if name == "list":
         if not isinstance(value, list | tuple):
@@ -216,7 +227,7 @@ def _money(value: Any) -> Money:
 
 def _untyped(value: Any) -> Any:
     """An undeclared event's payload keeps its YAML/JSON type (numbers become decimals)."""
-    if isinstance(value, bool) or isinstance(value, str) or value is None:
+    if isinstance(value, bool | str) or value is None:
         return value
     if isinstance(value, int | float | Decimal):
         return _number(value)

@@ -34,8 +34,12 @@ _MINOR_UNITS_2 = (
 )
 MINOR_UNITS: dict[str, int] = {
     code: digits
-    for digits, codes in ((0, _MINOR_UNITS_0), (2, _MINOR_UNITS_2), (3, _MINOR_UNITS_3),
-                          (4, _MINOR_UNITS_4))
+    for digits, codes in (
+        (0, _MINOR_UNITS_0),
+        (2, _MINOR_UNITS_2),
+        (3, _MINOR_UNITS_3),
+        (4, _MINOR_UNITS_4),
+    )
     for code in codes.split()
 }
 
