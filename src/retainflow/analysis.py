@@ -21,6 +21,8 @@ class Analysis:
     source: SourceFile
     workflow: nodes.Workflow | None
     diagnostics: tuple[Diagnostic, ...]
+    # Every comment of the file, also when it does not parse (suppressions need them).
+    comments: tuple[nodes.Comment, ...] = ()
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -33,22 +35,30 @@ class Analysis:
 
 def parse_workflow(source: SourceFile) -> tuple[nodes.Workflow | None, list[Diagnostic]]:
     """Parse and lower only: the AST (None on a syntax error) and the lowering diagnostics."""
+    workflow, diagnostics, _ = _parse(source)
+    return workflow, diagnostics
+
+
+def _parse(
+    source: SourceFile,
+) -> tuple[nodes.Workflow | None, list[Diagnostic], tuple[nodes.Comment, ...]]:
     parsed = parser.parse(source.text)
+    comments = tuple(lower.comment_node(source.text, raw) for raw in parsed.comments)
     if parsed.error is not None or parsed.tree is None:
-        return None, [parsed.error] if parsed.error else []
+        return None, [parsed.error] if parsed.error else [], comments
     lowered = lower.lower(parsed.tree, source.text, parsed.comments)
     syntax = [d for d in lowered.diagnostics if d.code == "RF001"]
     if syntax:
-        return None, [min(syntax, key=lambda d: d.span.start)]
-    return lowered.workflow, list(lowered.diagnostics)
+        return None, [min(syntax, key=lambda d: d.span.start)], comments
+    return lowered.workflow, list(lowered.diagnostics), comments
 
 
 def analyze(source: SourceFile) -> Analysis:
     """Every problem of one file, collected, never raised."""
-    workflow, diagnostics = parse_workflow(source)
+    workflow, diagnostics, comments = _parse(source)
     if workflow is not None:
         diagnostics.extend(run_checks(workflow, source))
-    return Analysis(source, workflow, tuple(diagnostics))
+    return Analysis(source, workflow, tuple(diagnostics), comments)
 
 
 def analyze_text(text: str, path: str = "<text>") -> Analysis:

@@ -6,15 +6,24 @@ go to stdout, errors to stderr; exit codes follow tools.md.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from retainflow import __version__
-from retainflow.analysis import Analysis, analyze_path, display_path
-from retainflow.diagnostics import FileDiagnostics, Severity, render_json, render_text
+from retainflow.diagnostics import (
+    CATALOG_ROWS,
+    FileDiagnostics,
+    Severity,
+    render_github,
+    render_json,
+    render_sarif,
+    render_text,
+)
+from retainflow.lint import ConfigError, collect_files, lint_paths, parse_codes
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -32,84 +41,111 @@ def main() -> None:
 # ---- lint -------------------------------------------------------------------------------
 
 
-def collect_rflow_files(paths: tuple[str, ...]) -> tuple[list[Path], list[str]]:
-    """The .rflow files named or found (recursively) under `paths`, and missing paths."""
-    files: list[Path] = []
-    missing: list[str] = []
-    for raw in paths or (".",):
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*.rflow")
-                    if p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
-                )
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            missing.append(raw)
-    unique = list(dict.fromkeys(files))
-    unique.sort(key=lambda p: display_path(p))
-    return unique, missing
-
-
-def _lint_files(files: list[Path]) -> Iterator[tuple[Path, Analysis | str]]:
-    for path in files:
-        try:
-            yield path, analyze_path(path)
-        except UnicodeDecodeError:
-            yield path, "is not UTF-8 text"
-        except OSError as error:
-            yield path, f"cannot be read ({error.strerror or error})"
-
-
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "sarif", "github"]),
     default="text",
     show_default=True,
     help="How to print the diagnostics.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def lint(paths: tuple[str, ...], output_format: str, strict: bool) -> None:
+@click.option("--select", "select", default=None, help="Only these codes (e.g. RF1,RF205).")
+@click.option("--ignore", "ignore", default=None, help="Leave out these codes (e.g. RF105).")
+@click.option("--explain", "explain", metavar="CODE", default=None, help="Explain a check.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the report to this file instead of stdout.",
+)
+def lint(
+    paths: tuple[str, ...],
+    output_format: str,
+    strict: bool,
+    select: str | None,
+    ignore: str | None,
+    explain: str | None,
+    out: str | None,
+) -> None:
     """Check .rflow files (directories are searched recursively; default: .)."""
-    files, missing = collect_rflow_files(paths)
+    if explain is not None:
+        _explain(explain)
+        return
+    files, missing = collect_files(paths)
     exit_code = EXIT_OK
     for raw in missing:
         _err(f"{raw}: no such file or directory")
         exit_code = EXIT_USAGE
-    reports: list[FileDiagnostics] = []
-    failed = False
-    for path, outcome in _lint_files(files):
-        if isinstance(outcome, str):
-            _err(f"{display_path(path)}: {outcome}")
-            exit_code = EXIT_USAGE
-            continue
-        report = outcome.report
-        reports.append(report)
-        for diag in report.diagnostics:
-            severity = diag.effective_severity
-            if severity is Severity.ERROR or strict:
-                failed = True
-    reports.sort(key=lambda r: r.source.path)
+    try:
+        with _progress(len(files), "linting") as advance:
+            run = lint_paths(files, parse_codes(select), parse_codes(ignore), advance)
+    except ConfigError as error:
+        _err(str(error))
+        sys.exit(EXIT_USAGE)
+    for failure in run.failures:
+        _err(f"{failure.path}: {failure.problem}")
+        exit_code = EXIT_USAGE
+    reports = list(run.reports)
     if output_format == "json":
-        click.echo(render_json(reports, len(files)), nl=False)
+        rendered = render_json(reports, run.files)
+    elif output_format == "sarif":
+        rendered = render_sarif(reports, __version__, _sarif_help())
+    elif output_format == "github":
+        rendered = render_github(reports, run.files)
     else:
-        color = sys.stdout.isatty()
-        for report in reports:
-            text = render_text(report, color=color)
-            if text:
-                click.echo(text)
-        click.echo(_summary(reports, len(files)), err=output_format == "text")
-    if exit_code == EXIT_OK and failed:
+        color = out is None and sys.stdout.isatty()
+        rendered = "\n".join(text for r in reports if (text := render_text(r, color=color)))
+    _emit(rendered, out)
+    if output_format == "text":
+        _err_plain(_summary(reports, run.files))
+    if exit_code == EXIT_OK and run.failed(strict):
         exit_code = EXIT_PROBLEMS
     sys.exit(exit_code)
+
+
+def _explain(code: str) -> None:
+    from retainflow.explain import explain_text
+
+    try:
+        click.echo(explain_text(code))
+    except KeyError as error:
+        _err(str(error.args[0]) if error.args else f"unknown check code {code}")
+        sys.exit(EXIT_USAGE)
+
+
+def _sarif_help() -> dict[str, tuple[str, str]]:
+    try:
+        from retainflow.explain import sarif_help
+    except ImportError:  # pragma: no cover - explanations ship with the package
+        return {}
+    return {check.code: sarif_help(check.code) for check in CATALOG_ROWS}
+
+
+def _emit(text: str, out: str | None) -> None:
+    """Results to --out or stdout."""
+    if out is None:
+        if text:
+            click.echo(text, nl=not text.endswith("\n"))
+        return
+    Path(out).write_text(text, encoding="utf-8")
+
+
+def _err_plain(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for long work, only when stderr is a terminal."""
+    if total < 200 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 def _summary(reports: list[FileDiagnostics], files: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -276,3 +277,147 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
 
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+# ---- SARIF 2.1.0 (GitHub code scanning) ------------------------------------------------
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/retainflow/retainflow"
+
+
+def _sarif_level(severity: Severity) -> str:
+    return "error" if severity is Severity.ERROR else "warning"
+
+
+def _sarif_region(source: SourceFile, span: Span) -> dict[str, int]:
+    loc = location(source, span)
+    return {
+        "startLine": loc["line"],
+        "startColumn": loc["column"],
+        "endLine": loc["end_line"],
+        "endColumn": loc["end_column"],
+    }
+
+
+def _sarif_location(source: SourceFile, span: Span, message: str | None = None) -> dict[str, Any]:
+    artifact: dict[str, str] = {"uri": source.path, "uriBaseId": "%SRCROOT%"}
+    if source.path.startswith("/"):  # outside the current directory: an absolute file URI
+        artifact = {"uri": "file://" + urllib.parse.quote(source.path)}
+    physical = {
+        "artifactLocation": artifact,
+        "region": _sarif_region(source, span),
+    }
+    result: dict[str, Any] = {"physicalLocation": physical}
+    if message is not None:
+        result["message"] = {"text": message}
+    return result
+
+
+def to_sarif(
+    reports: Sequence[FileDiagnostics],
+    version: str,
+    help_text: dict[str, tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run; `help_text` maps a code to (text, markdown)."""
+    rules = []
+    for check in CATALOG_ROWS:
+        text, markdown = (help_text or {}).get(check.code, (check.summary, check.summary))
+        rules.append(
+            {
+                "id": check.code,
+                "name": check.name,
+                "shortDescription": {"text": f"{check.name}: {check.summary}"},
+                "fullDescription": {"text": check.summary},
+                "help": {"text": text, "markdown": markdown},
+                "defaultConfiguration": {"level": _sarif_level(check.severity)},
+                "properties": {"tags": [check.name]},
+            }
+        )
+    index = {check.code: position for position, check in enumerate(CATALOG_ROWS)}
+    results = []
+    for report in reports:
+        for diag in report.diagnostics:
+            result: dict[str, Any] = {
+                "ruleId": diag.code,
+                "ruleIndex": index[diag.code],
+                "level": _sarif_level(diag.effective_severity),
+                "message": {"text": diag.message},
+                "locations": [_sarif_location(report.source, diag.span)],
+            }
+            if diag.related:
+                result["relatedLocations"] = [
+                    dict(_sarif_location(report.source, rel.span, rel.message), id=number)
+                    for number, rel in enumerate(diag.related)
+                ]
+            results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "retainflow",
+                        "informationUri": INFORMATION_URI,
+                        "version": version,
+                        "semanticVersion": version,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": "./"}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def render_sarif(
+    reports: Sequence[FileDiagnostics],
+    version: str,
+    help_text: dict[str, tuple[str, str]] | None = None,
+) -> str:
+    return json.dumps(to_sarif(reports, version, help_text), ensure_ascii=False, indent=2) + "\n"
+
+
+# ---- GitHub workflow commands ------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(reports: Sequence[FileDiagnostics], files: int) -> str:
+    """`::error file=...,line=...::message` lines, then a summary naming the totals
+    (GitHub shows only the first annotations of a step)."""
+    lines: list[str] = []
+    errors = warnings = 0
+    for report in reports:
+        for diag in report.diagnostics:
+            loc = location(report.source, diag.span)
+            severity = diag.effective_severity
+            if severity is Severity.ERROR:
+                errors += 1
+            else:
+                warnings += 1
+            props = ",".join(
+                f"{key}={_escape_property(str(value))}"
+                for key, value in (
+                    ("file", report.source.path),
+                    ("line", loc["line"]),
+                    ("col", loc["column"]),
+                    ("endLine", loc["end_line"]),
+                    ("endColumn", loc["end_column"]),
+                    ("title", f"{diag.code} {diag.check.name}"),
+                )
+            )
+            lines.append(f"::{severity}{' ' + props}::{_escape_data(diag.message)}")
+    lines.append(
+        f"::notice title=retainflow lint::{errors} error{'s' * (errors != 1)} and "
+        f"{warnings} warning{'s' * (warnings != 1)} in {files} file{'s' * (files != 1)}"
+    )
+    return "\n".join(lines) + "\n"

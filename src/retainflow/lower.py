@@ -617,11 +617,11 @@ def lower(tree: Tree[Token], text: str, comments: tuple[RawComment, ...]) -> Low
     """Build the AST of one parsed file; RF001/RF002/RF405 problems come back as data."""
     transformer = _Lower()
     workflow = transformer.transform(tree)
-    workflow = attrs.evolve(workflow, comments=tuple(_comment(text, c) for c in comments))
+    workflow = attrs.evolve(workflow, comments=tuple(comment_node(text, c) for c in comments))
     return Lowered(workflow, tuple(transformer.diagnostics))
 
 
-def _comment(text: str, raw: RawComment) -> n.Comment:
+def comment_node(text: str, raw: RawComment) -> n.Comment:
     line_start = text.rfind("\n", 0, raw.start) + 1
     own_line = text[line_start : raw.start].strip() == ""
     return n.Comment(raw.text, Span(raw.start, raw.end), own_line)

@@ -20,6 +20,7 @@ import attrs
 DECIMAL_CONTEXT = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 # ISO 4217 active codes with their minor units; codes not listed here are unknown (RF002).
+# XXX ("no currency") stands in for an unknown code after RF002 is reported.
 _MINOR_UNITS_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 _MINOR_UNITS_3 = "BHD IQD JOD KWD LYD OMR TND"
 _MINOR_UNITS_4 = "CLF UYW"
@@ -30,7 +31,7 @@ _MINOR_UNITS_2 = (
     "KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN "
     "NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD "
     "SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU "
-    "UZS VED VES WST XCD XCG YER ZAR ZMW ZWG ZWL"
+    "UZS VED VES WST XCD XCG XXX YER ZAR ZMW ZWG ZWL"
 )
 MINOR_UNITS: dict[str, int] = {
     code: digits
