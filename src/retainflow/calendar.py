@@ -23,6 +23,7 @@ import importlib.metadata
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -48,9 +49,10 @@ _ONE_DAY = timedelta(days=1)
 # A calendar whose hours all fall on holidays for this long has no open time at all:
 # searches stop there with a ValueError instead of looping forever.
 _SEARCH_LIMIT_DAYS = 3660
-_SEGMENT_CACHE_LIMIT = 50_000
+_CACHE_LIMIT = 50_000
 
 _Segment = tuple[datetime, datetime]
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -227,7 +229,10 @@ class BusinessCalendar:
         self._weekly: tuple[tuple[tuple[int, int], ...], ...] = tuple(
             tuple(sorted(day)) for day in by_day
         )
+        # Per-date caches (bounded): the engine asks about the same few weeks again and again.
+        self._raw: dict[date, tuple[_Segment, ...]] = {}
         self._segments: dict[date, tuple[_Segment, ...]] = {}
+        self._open_days: dict[date, bool] = {}
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.name!r}, {self.timezone!r})"
@@ -253,11 +258,15 @@ class BusinessCalendar:
 
         A date the zone skipped entirely (Pacific/Apia, 2011-12-30) is never an open day.
         """
-        return (
-            bool(self._weekly[day.weekday()])
-            and not self.is_holiday(day)
-            and self._local(day + _ONE_DAY, 0) > self._local(day, 0)
-        )
+        cached = self._open_days.get(day)
+        if cached is None:
+            cached = (
+                bool(self._weekly[day.weekday()])
+                and not self.is_holiday(day)
+                and self._local(day + _ONE_DAY, 0) > self._local(day, 0)
+            )
+            self._store(self._open_days, day, cached)
+        return cached
 
     def _local(self, day: date, minute: int, seconds: int = 0, micros: int = 0) -> datetime:
         """The UTC instant of a local wall time; gaps move forward, repeats take the first."""
@@ -267,23 +276,49 @@ class BusinessCalendar:
         wall = datetime(day.year, day.month, day.day, hour, minute, seconds, micros, tzinfo=self.tz)
         return wall.astimezone(UTC)
 
-    def _day_segments(self, day: date) -> tuple[_Segment, ...]:
+    def _raw_segments(self, day: date) -> tuple[_Segment, ...]:
         """UTC [start, end) of the intervals that open on local date `day`, by start."""
+        cached = self._raw.get(day)
+        if cached is None:
+            segments: list[_Segment] = []
+            if self.is_open_day(day):
+                for open_minute, end_minute in self._weekly[day.weekday()]:
+                    start = self._local(day, open_minute)
+                    end = self._local(day, end_minute)
+                    if end > start:  # a DST gap may swallow a short interval entirely
+                        segments.append((start, end))
+            cached = self._store(self._raw, day, tuple(sorted(segments)))
+        return cached
+
+    def _day_segments(self, day: date) -> tuple[_Segment, ...]:
+        """The open time that `day`'s intervals add, as disjoint UTC segments by start.
+
+        Valid hours never overlap in local time, but a time-zone change can make them
+        overlap as instants (Samoa skipped 2011-12-30, so Thursday's night interval ran
+        into Saturday's hours). Clipping each day's segments to start after everything
+        the days before it hold makes the segments of all days disjoint and ordered, so
+        walking forward and walking back see the same open time.
+        """
         cached = self._segments.get(day)
-        if cached is not None:
-            return cached
-        segments: list[_Segment] = []
-        if self.is_open_day(day):
-            for open_minute, end_minute in self._weekly[day.weekday()]:
-                start = self._local(day, open_minute)
-                end = self._local(day, end_minute)
-                if end > start:  # a DST gap may swallow a short interval entirely
+        if cached is None:
+            before = [end for k in (3, 2, 1) for _, end in self._raw_segments(day - k * _ONE_DAY)]
+            last = max(before, default=None)
+            segments: list[_Segment] = []
+            for start, end in self._raw_segments(day):
+                if last is not None:
+                    start = max(start, last)
+                if end > start:
                     segments.append((start, end))
-        result = tuple(sorted(segments))
-        if len(self._segments) >= _SEGMENT_CACHE_LIMIT:
-            self._segments.clear()
-        self._segments[day] = result
-        return result
+                    last = end if last is None else max(last, end)
+            cached = self._store(self._segments, day, tuple(segments))
+        return cached
+
+    @staticmethod
+    def _store(cache: dict[date, _T], day: date, value: _T) -> _T:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[day] = value
+        return value
 
     def _local_date(self, t_utc: datetime) -> date:
         return t_utc.astimezone(self.tz).date()
@@ -292,7 +327,7 @@ class BusinessCalendar:
 
     def _forward(self, t_utc: datetime) -> Iterator[_Segment]:
         """Open segments after `t_utc`, in order, disjoint, the first clipped to start at t."""
-        day = self._local_date(t_utc) - timedelta(days=2)
+        day = self._local_date(t_utc) - timedelta(days=3)
         last_end = t_utc
         idle = 0
         while True:
@@ -345,7 +380,7 @@ class BusinessCalendar:
             raise ValueError(f"a calendar duration cannot be negative, got {amount}{unit}")
         if unit == "d":
             return self._add_days(t_utc, amount).astimezone(self.tz)
-        remaining = self._span(amount, unit, "`DUR in CAL`")
+        remaining = self._span(amount, unit, "a duration in a calendar takes s, m, h or d")
         if not remaining:
             return self._next_opening_utc(t_utc).astimezone(self.tz)
         for start, end in self._forward(t_utc):
@@ -363,7 +398,7 @@ class BusinessCalendar:
         t_utc = _as_utc(t)
         if amount < 0:
             raise ValueError(f"a calendar duration cannot be negative, got {amount}{unit}")
-        remaining = self._span(amount, unit, "`DUR before` with a calendar")
+        remaining = self._span(amount, unit, "counting back in a calendar takes s, m or h")
         if not remaining:
             return t_utc.astimezone(self.tz)
         for start, end in self._backward(t_utc):
@@ -388,7 +423,7 @@ class BusinessCalendar:
     def _span(amount: int, unit: str, what: str) -> timedelta:
         seconds = _UNIT_SECONDS.get(unit)
         if seconds is None:
-            raise ValueError(f"{what} takes s, m or h here, not {unit!r}")
+            raise ValueError(f"{what}, not {unit!r}")
         return timedelta(seconds=amount * seconds)
 
     def _add_days(self, t_utc: datetime, amount: int) -> datetime:

@@ -212,12 +212,12 @@ def _support(**kwargs: Any) -> BusinessCalendar:
     )
 
 
-def ny_at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=NEW_YORK)  # type: ignore[misc]
+def ny_at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
 
 
-def mnl_at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=MANILA)  # type: ignore[misc]
+def mnl_at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=MANILA)
 
 
 # 2026-03-13 is a Friday, 2026-03-16 a Monday.
@@ -359,6 +359,46 @@ def test_touching_intervals_count_as_one_stretch() -> None:
     assert calendar.add(start, 25, "h") == datetime(2026, 3, 15, 0, tzinfo=UTC)
     assert calendar.subtract(start, 48, "h") == datetime(2026, 3, 11, 23, tzinfo=UTC)
     assert calendar.open_time(start, start + timedelta(days=3)) == timedelta(days=3)
+
+
+def test_close_not_after_open_runs_past_midnight() -> None:
+    full = BusinessCalendar("full", "UTC", [WeeklyInterval(0, 9 * 60, 9 * 60)])
+    monday = datetime(2026, 3, 16, 9, tzinfo=UTC)
+    assert full.open_time(monday, monday + timedelta(days=7)) == timedelta(hours=24)
+    midnight = BusinessCalendar("late", "UTC", [WeeklyInterval(0, 22 * 60, 0)])
+    assert midnight.open_time(monday, monday + timedelta(days=7)) == timedelta(hours=2)
+    assert not midnight.is_open(datetime(2026, 3, 17, 0, tzinfo=UTC))
+
+
+def test_night_interval_days_count_from_the_local_date() -> None:
+    night = BusinessCalendar(
+        "night", "America/New_York", [WeeklyInterval(day, 22 * 60, 6 * 60) for day in range(5)]
+    )
+    # Tuesday 05:00 is in Monday's interval; one open day after Tuesday is Wednesday,
+    # and Wednesday 05:00 is open (Tuesday's interval).
+    assert night.add(ny_at(2026, 3, 17, 5), 1, "d") == ny_at(2026, 3, 18, 5)
+    # Saturday 05:00 (Friday's night): Monday 05:00 is closed (no Sunday interval).
+    assert night.add(ny_at(2026, 3, 14, 5), 1, "d") == ny_at(2026, 3, 16, 22)
+
+
+def test_counting_back_from_a_closed_instant_starts_at_the_previous_closing() -> None:
+    assert _ny().subtract(ny_at(2026, 3, 14, 12), 1, "h") == ny_at(2026, 3, 13, 16)
+
+
+def test_interval_swallowed_by_a_dst_gap_is_closed() -> None:
+    calendar = BusinessCalendar("gap", "America/New_York", [WeeklyInterval(6, 150, 180)])
+    sunday = ny_at(2026, 3, 8)  # spring forward at 02:00
+    assert calendar.open_time(sunday, sunday + timedelta(days=1)) == timedelta(0)
+    assert calendar.next_opening(sunday) == ny_at(2026, 3, 15, 2, 30)
+
+
+def test_a_skipped_date_is_not_an_open_day() -> None:
+    apia = BusinessCalendar("apia", "Pacific/Apia", _weekdays("09:00", "17:00"))
+    assert not apia.is_open_day(date(2011, 12, 30))  # Samoa skipped this Friday
+    thursday = datetime(2011, 12, 29, 10, tzinfo=ZoneInfo("Pacific/Apia"))
+    assert _utc(apia.add(thursday, 1, "d")) == _utc(
+        datetime(2012, 1, 2, 10, tzinfo=ZoneInfo("Pacific/Apia"))
+    )
 
 
 def test_results_are_in_the_calendar_zone() -> None:
@@ -535,13 +575,17 @@ def test_property_counting_back_returns_to_the_start(
 
 
 @settings(deadline=None)
-@given(calendars, instants, st.integers(1, 100), st.integers(0, 100))
+@given(calendars, instants, st.integers(1, 100), st.integers(1, 100))
 def test_property_warning_then_remaining_time(
     calendar: BusinessCalendar, t: datetime, n: int, w: int
 ) -> None:
     due = calendar.add(t, n, "h")
+    assert _utc(calendar.subtract(due, 0, "m")) == _utc(due)
     warning = calendar.subtract(due, w, "m")
     assert calendar.open_time(warning, due) == timedelta(minutes=w)
+    assert calendar.is_open(warning)
+    # Counting the warning's DUR forward from it gives the due back (not for 0: a due at
+    # a closing time plus 0 moves on to the next opening).
     assert _utc(calendar.add(warning, w, "m")) == _utc(due)
 
 
