@@ -367,15 +367,26 @@ def classify(builder: _Builder, formula: Formula) -> bool | None:
     return seen.pop() if seen else None
 
 
+class GuardAnalyzer:
+    """Decides guards of one workflow: always (True), never (False) or it depends (None)."""
+
+    def __init__(self, workflow: n.Workflow) -> None:
+        schema = workflow.case_schema
+        self.case_types = _schema(schema.fields) if schema else {}
+        self.events = {decl.name.text: _schema(decl.fields) for decl in workflow.of(n.EventDecl)}
+        self.constants = literal_constants(workflow)
+
+    def verdict(self, expr: n.Expr, event: str | None = None) -> bool | None:
+        event_types = self.events.get(event) if event else {}
+        builder = _Builder(self.case_types, event_types, self.constants)
+        return classify(builder, builder.build(expr))
+
+
 def check_conditions(workflow: n.Workflow) -> list[Diagnostic]:
-    schema = workflow.case_schema
-    case_types = _schema(schema.fields) if schema else {}
-    events = {decl.name.text: _schema(decl.fields) for decl in workflow.of(n.EventDecl)}
-    constants = literal_constants(workflow)
+    analyzer = GuardAnalyzer(workflow)
     found: list[Diagnostic] = []
     for guard in guards_of(workflow):
-        builder = _Builder(case_types, events.get(guard.event) if guard.event else {}, constants)
-        verdict = classify(builder, builder.build(guard.expr))
+        verdict = analyzer.verdict(guard.expr, guard.event)
         if verdict is None:
             continue
         span = guard.expr.span
