@@ -256,34 +256,41 @@ def collect_files(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
     return [unique[key] for key in sorted(unique)], missing
 
 
-def _analyze_one(path: Path) -> Analysis | FileFailure:
+@attrs.frozen
+class _Job:
+    path: Path
+    config: LintConfig
+
+
+def _lint_one(job: _Job) -> FileDiagnostics | FileFailure:
+    """One file, start to finish, so a worker process sends back only the diagnostics."""
     try:
-        return analyze_path(path)
+        analysis = analyze_path(job.path)
     except UnicodeDecodeError:
-        return FileFailure(display_path(path), "is not UTF-8 text")
+        return FileFailure(display_path(job.path), "is not UTF-8 text")
     except OSError as error:
-        return FileFailure(display_path(path), f"cannot be read ({error.strerror or error})")
+        return FileFailure(display_path(job.path), f"cannot be read ({error.strerror or error})")
+    return apply_configuration(analysis, job.config)
 
 
-def _analyze_all(
-    files: Sequence[Path], progress: Callable[[int], None] | None
-) -> list[Analysis | FileFailure]:
+def _lint_all(
+    jobs: Sequence[_Job], progress: Callable[[int], None] | None
+) -> list[FileDiagnostics | FileFailure]:
     workers = min(os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_THRESHOLD or workers < 2:
-        results = []
-        for path in files:
-            results.append(_analyze_one(path))
+    results: list[FileDiagnostics | FileFailure] = []
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+        for job in jobs:
+            results.append(_lint_one(job))
             if progress:
                 progress(1)
         return results
-    chunk = max(1, len(files) // (workers * 4))
+    chunk = max(1, len(jobs) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = []
-        for result in pool.map(_analyze_one, files, chunksize=chunk):
+        for result in pool.map(_lint_one, jobs, chunksize=chunk):
             results.append(result)
             if progress:
                 progress(1)
-        return results
+    return results
 
 
 def lint_paths(
@@ -295,11 +302,11 @@ def lint_paths(
     """Analyze every file and apply each file's configuration (raises ConfigError)."""
     reports: list[FileDiagnostics] = []
     failures: list[FileFailure] = []
-    configs = {path: config_for(path).with_cli(select, ignore) for path in files}
-    for path, outcome in zip(files, _analyze_all(files, progress), strict=True):
+    jobs = [_Job(path, config_for(path).with_cli(select, ignore)) for path in files]
+    for outcome in _lint_all(jobs, progress):
         if isinstance(outcome, FileFailure):
             failures.append(outcome)
         else:
-            reports.append(apply_configuration(outcome, configs[path]))
+            reports.append(outcome)
     reports.sort(key=lambda report: report.source.path)
     return LintRun(len(files), tuple(reports), tuple(failures))
