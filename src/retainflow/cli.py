@@ -164,5 +164,59 @@ def _summary(reports: list[FileDiagnostics], files: int) -> str:
     )
 
 
+# ---- graph ------------------------------------------------------------------------------
+
+# The renderers live in retainflow.render_graph (FORMATS); svg and png join them later.
+GRAPH_FORMATS = ("mermaid", "dot", "json")
+
+
+@main.command()
+@click.argument("workflow")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(GRAPH_FORMATS),
+    default="mermaid",
+    show_default=True,
+    help="mermaid (GitHub Markdown), dot (Graphviz) or json (networkx node-link data).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the graph to this file instead of stdout.",
+)
+def graph(workflow: str, output_format: str, out: str | None) -> None:
+    """Print the state graph of WORKFLOW: steps, outcomes and every transition."""
+    from retainflow.analysis import analyze_path
+    from retainflow.graph import build_graph
+    from retainflow.render_graph import render
+
+    try:
+        analysis = analyze_path(workflow)
+    except UnicodeDecodeError:
+        _err(f"{workflow}: is not UTF-8 text")
+        sys.exit(EXIT_USAGE)
+    except OSError as error:
+        _err(f"{workflow}: cannot be read ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+    errors = len(analysis.errors)
+    if errors or analysis.workflow is None:
+        click.echo(render_text(analysis.report, color=sys.stderr.isatty()), err=True, nl=False)
+        _err(f"{analysis.source.path}: no graph: {errors} compile error{'s' * (errors != 1)}")
+        sys.exit(EXIT_PROBLEMS)
+    state_graph = build_graph(analysis.workflow, analysis.source)
+    text = render(state_graph, output_format, analysis.workflow, analysis.source)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as error:
+        _err(f"{out}: cannot be written ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+
+
 if __name__ == "__main__":
     main()
