@@ -167,7 +167,7 @@ def _summary(reports: list[FileDiagnostics], files: int) -> str:
 # ---- graph ------------------------------------------------------------------------------
 
 # The renderers live in retainflow.render_graph (FORMATS); svg and png join them later.
-GRAPH_FORMATS = ("mermaid", "dot", "json")
+GRAPH_FORMATS = ("mermaid", "dot", "json", "svg", "png")
 
 
 @main.command()
@@ -178,7 +178,8 @@ GRAPH_FORMATS = ("mermaid", "dot", "json")
     type=click.Choice(GRAPH_FORMATS),
     default="mermaid",
     show_default=True,
-    help="mermaid (GitHub Markdown), dot (Graphviz) or json (networkx node-link data).",
+    help="mermaid (GitHub Markdown), dot (Graphviz), json (networkx node-link data), "
+    "svg or png (drawn by Graphviz's dot).",
 )
 @click.option(
     "--out",
@@ -191,7 +192,13 @@ def graph(workflow: str, output_format: str, out: str | None) -> None:
     """Print the state graph of WORKFLOW: steps, outcomes and every transition."""
     from retainflow.analysis import analyze_path
     from retainflow.graph import build_graph
-    from retainflow.render_graph import render
+    from retainflow.render_graph import (
+        IMAGE_FORMATS,
+        GraphvizFailed,
+        GraphvizMissing,
+        render,
+        to_image,
+    )
 
     try:
         analysis = analyze_path(workflow)
@@ -207,6 +214,24 @@ def graph(workflow: str, output_format: str, out: str | None) -> None:
         _err(f"{analysis.source.path}: no graph: {errors} compile error{'s' * (errors != 1)}")
         sys.exit(EXIT_PROBLEMS)
     state_graph = build_graph(analysis.workflow, analysis.source)
+    if output_format in IMAGE_FORMATS:
+        try:
+            image = to_image(state_graph, output_format, analysis.workflow, analysis.source)
+        except (GraphvizMissing, GraphvizFailed) as error:
+            _err(str(error))
+            sys.exit(EXIT_USAGE)
+        if out is None:
+            if output_format == "png" and sys.stdout.isatty():
+                _err("a png is binary: give --out FILE (or redirect stdout)")
+                sys.exit(EXIT_USAGE)
+            click.echo(image, nl=False)
+            return
+        try:
+            Path(out).write_bytes(image)
+        except OSError as error:
+            _err(f"{out}: cannot be written ({error.strerror or error})")
+            sys.exit(EXIT_USAGE)
+        return
     text = render(state_graph, output_format, analysis.workflow, analysis.source)
     if out is None:
         click.echo(text, nl=False)

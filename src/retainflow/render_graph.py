@@ -20,6 +20,8 @@ svg and png will join it (through Graphviz) in a later issue.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -336,3 +338,44 @@ def render(
 ) -> str:
     """The graph in one of `FORMATS` (a `KeyError` names an unknown one)."""
     return FORMATS[output_format](graph, workflow, source)
+
+
+# ---- pictures through Graphviz --------------------------------------------------------------
+
+IMAGE_FORMATS = ("svg", "png")
+
+
+class GraphvizMissing(RuntimeError):
+    """Graphviz's `dot` program is not on PATH; the message says what to install."""
+
+
+class GraphvizFailed(RuntimeError):
+    """`dot` ran but could not draw the graph."""
+
+
+def to_image(
+    graph: nx.MultiDiGraph,
+    image_format: str,
+    workflow: nodes.Workflow | None = None,
+    source: SourceFile | None = None,
+    dot_program: str = "dot",
+) -> bytes:
+    """The DOT rendering drawn by Graphviz as SVG or PNG bytes."""
+    if image_format not in IMAGE_FORMATS:
+        raise KeyError(image_format)
+    program = shutil.which(dot_program)
+    if program is None:
+        raise GraphvizMissing(
+            "drawing svg or png needs Graphviz's `dot` program, which is not installed: "
+            "install the `graphviz` package (Debian/Ubuntu: apt install graphviz; macOS: "
+            "brew install graphviz), or use --format mermaid or dot"
+        )
+    result = subprocess.run(
+        [program, f"-T{image_format}"],
+        input=to_dot(graph, workflow, source).encode("utf-8"),
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GraphvizFailed(result.stderr.decode("utf-8", "replace").strip() or "dot failed")
+    return result.stdout
