@@ -84,22 +84,28 @@ def _config_for_dir(directory: Path) -> LintConfig:
     for folder in (directory, *directory.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
-            return _read_config(candidate)
+            config = _read_config(candidate)
+            if config is not None:
+                return config
     return LintConfig()
 
 
 def config_for(path: Path) -> LintConfig:
-    """The configuration of the nearest pyproject.toml above `path` (none: defaults)."""
+    """The configuration of the nearest pyproject.toml above `path` that has a
+    `[tool.retainflow.lint]` table (like ruff, a pyproject without one is passed over);
+    none: the defaults."""
     return _config_for_dir(path.resolve().parent)
 
 
-def _read_config(pyproject: Path) -> LintConfig:
+def _read_config(pyproject: Path) -> LintConfig | None:
     shown = display_path(pyproject)
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{shown}: cannot read it: {error}") from None
-    table = data.get("tool", {}).get("retainflow", {}).get("lint", {})
+    table = data.get("tool", {}).get("retainflow", {}).get("lint")
+    if table is None:
+        return None
     if not isinstance(table, dict):
         raise ConfigError(f"{shown}: [tool.retainflow.lint] must be a table")
     unknown = set(table) - {"select", "ignore", "severity"}

@@ -679,6 +679,6 @@ def test_cli_non_utf8_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_cli_unknown_format_is_a_usage_error(good: Path) -> None:
-    code, _, err = invoke(str(good), "--format", "png")
+    code, _, err = invoke(str(good), "--format", "pdf")
     assert code == 2
     assert "--format" in err

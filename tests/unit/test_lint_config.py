@@ -90,12 +90,17 @@ def test_config_severity_and_select(here: Path) -> None:
 
 def test_nearest_pyproject_wins(here: Path) -> None:
     Path("pyproject.toml").write_text('[tool.retainflow.lint]\nignore = ["RF405"]\n')
-    Path("sub").mkdir()
-    Path("sub/pyproject.toml").write_text("[project]\nname = 'x'\n")
-    Path("sub/a.rflow").write_text(ZERO_DUE)
+    for folder, table in (
+        ("own", "[tool.retainflow.lint]\nselect = ['RF4']\n"),
+        ("plain", "[project]\nname = 'x'\n"),
+    ):
+        Path(folder).mkdir()
+        Path(folder, "pyproject.toml").write_text(table)
+        Path(folder, "a.rflow").write_text(ZERO_DUE)
     Path("b.rflow").write_text(ZERO_DUE)
     out = lint("--format", "json", ".")[1]
-    assert [d["file"] for d in json.loads(out)["diagnostics"]] == ["sub/a.rflow"]
+    # `own` has its own table; `plain` has none, so the root's applies there too.
+    assert [d["file"] for d in json.loads(out)["diagnostics"]] == ["own/a.rflow"]
 
 
 def test_cli_select_and_ignore(here: Path) -> None:
