@@ -59,13 +59,24 @@ def to_decimal(value: int | str | Decimal) -> Decimal:
 class Money:
     """An amount of one currency, always rounded half-even to the currency's minor unit."""
 
-    amount: Decimal = attrs.field(converter=to_decimal)
+    amount: Decimal
     currency: str
 
     def __attrs_post_init__(self) -> None:
         if self.currency not in MINOR_UNITS:
             raise ValueError(f"unknown currency code {self.currency!r} (expected ISO 4217)")
-        object.__setattr__(self, "amount", round_money(self.amount, self.currency))
+        amount = self.amount if isinstance(self.amount, Decimal) else Decimal(self.amount)
+        object.__setattr__(self, "amount", round_money(amount, self.currency))
+
+    @classmethod
+    def rounded(cls, amount: Decimal, currency: str) -> Money:
+        """The fast constructor for hot paths: `currency` must already be known valid
+        (it comes from another Money); rounds once, half-even, and drops zero's sign."""
+        value = amount.quantize(MINOR_EXPONENTS[currency], decimal.ROUND_HALF_EVEN, DECIMAL_CONTEXT)
+        money: Money = object.__new__(cls)
+        object.__setattr__(money, "amount", value if value else value.copy_abs())
+        object.__setattr__(money, "currency", currency)
+        return money
 
     @classmethod
     def parse(cls, text: str) -> Money:
@@ -85,10 +96,15 @@ class Money:
 _MONEY_RE = re.compile(r"(?P<amount>-?[0-9]+(\.[0-9]+)?)[ \t]+(?P<currency>[A-Z]{3})")
 
 
+MINOR_EXPONENTS: dict[str, Decimal] = {
+    code: Decimal(1).scaleb(-digits) for code, digits in MINOR_UNITS.items()
+}
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
-    """Round half-even to the currency's minor unit."""
-    exponent = Decimal(1).scaleb(-MINOR_UNITS[currency])
-    return amount.quantize(exponent, rounding=decimal.ROUND_HALF_EVEN, context=DECIMAL_CONTEXT)
+    """Round half-even to the currency's minor unit (zero keeps no sign)."""
+    value = amount.quantize(MINOR_EXPONENTS[currency], decimal.ROUND_HALF_EVEN, DECIMAL_CONTEXT)
+    return value if value else value.copy_abs()
 
 
 @attrs.frozen
