@@ -19,8 +19,17 @@ $(DEV_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+DEMO_FLOW := workflows/reactive_retention.rflow
+DEMO_CASES := examples/reactive_retention.cases.yaml
+
+# Lint the reference playbooks, then run one of them on its example cases. The example
+# file holds one case with bad data on purpose, so `run` exits 1 there: that is expected.
 demo: $(STAMP)
-	$(BIN)/retainflow lint workflows
+	@echo "== retainflow lint workflows"
+	@$(BIN)/retainflow lint workflows
+	@echo
+	@echo "== retainflow run $(DEMO_FLOW) $(DEMO_CASES) --format text"
+	@$(BIN)/retainflow run $(DEMO_FLOW) $(DEMO_CASES) --format text || test $$? -eq 1
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
