@@ -6,6 +6,7 @@ one RF001, for the first error, and nothing else (tools.md).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import attrs
@@ -13,7 +14,7 @@ import attrs
 from retainflow import lower, nodes, parser
 from retainflow.checks import run_checks
 from retainflow.diagnostics import Diagnostic, FileDiagnostics, Severity
-from retainflow.source import SourceFile
+from retainflow.source import SourceFile, Span
 
 
 @attrs.frozen
@@ -53,12 +54,34 @@ def _parse(
     return lowered.workflow, list(lowered.diagnostics), comments
 
 
+# Lowering and the checks recurse over expression trees; RF003 rejects trees deeper than
+# 32 or larger than 1,000 nodes, but to say so they must first walk them.
+_RECURSION_LIMIT = 20_000
+
+
 def analyze(source: SourceFile) -> Analysis:
     """Every problem of one file, collected, never raised."""
-    workflow, diagnostics, comments = _parse(source)
-    if workflow is not None:
-        diagnostics.extend(run_checks(workflow, source))
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+    try:
+        workflow, diagnostics, comments = _parse(source)
+        if workflow is not None:
+            diagnostics.extend(run_checks(workflow, source))
+    except RecursionError:
+        diagnostics = [_too_deep(source)]
+        workflow, comments = None, ()
+    finally:
+        sys.setrecursionlimit(previous)
     return Analysis(source, workflow, tuple(diagnostics), comments)
+
+
+def _too_deep(source: SourceFile) -> Diagnostic:
+    return Diagnostic(
+        "RF003",
+        Span(0, min(len(source.text), 1)),
+        "an expression in this file is nested far too deeply to analyze",
+        label="split it with constants or use `in [...]` lists instead of long chains",
+    )
 
 
 def analyze_text(text: str, path: str = "<text>") -> Analysis:

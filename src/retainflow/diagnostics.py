@@ -208,7 +208,7 @@ def location(source: SourceFile, span: Span) -> dict[str, int]:
 def render_text(report: FileDiagnostics, color: bool = False) -> str:
     """rustc-like text: `path:line:col: severity[CODE name]: message`, source, carets."""
     blocks = [_render_one(report.source, diag, color) for diag in report.diagnostics]
-    return "".join(blocks)
+    return "\n".join(blocks)  # a blank line between diagnostics, as rustc does
 
 
 def _paint(text: str, code: str, color: bool) -> str:

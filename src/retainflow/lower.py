@@ -156,6 +156,14 @@ class _Lower(lark.Transformer[Token, Any]):
         token = children[0]
         amount_text, currency = re.split(r"[ \t]+", str(token))
         span = _tok_span(token)
+        if len(amount_text.replace(".", "")) > 24:
+            self._error(
+                "RF002",
+                span,
+                f"the amount {amount_text} has too many digits",
+                label="money amounts have at most 24 digits",
+            )
+            return n.MoneyLit(Money(Decimal(0), "XXX"), span=span)
         if not is_currency(currency):
             cur_start = span.end - 3
             self._error(

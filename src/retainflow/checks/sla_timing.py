@@ -97,8 +97,11 @@ def check_sla_timing(
             continue
         seen.add(sla.name.text)
         origin = sla.start_step.text if sla.start_step else start
-        if origin not in graph or (not sla.until_any_outcome and sla.until.text not in graph):
-            continue  # RF101 reports the undefined name
+        if graph.nodes.get(origin, {}).get("kind") != "step" or (
+            not sla.until_any_outcome
+            and graph.nodes.get(sla.until.text, {}).get("kind") not in ("step", "outcome")
+        ):
+            continue  # RF101 reports a `from`/`until` that names no step (or an outcome)
         limit = resolve_duration(sla.duration, constants)
         sla_days = sla.calendar is not None and limit is not None and limit.unit == "d"
         pauses = {name.text for name in sla.pause}
