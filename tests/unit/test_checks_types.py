@@ -26,7 +26,7 @@ def guard(expr: str, extra: str = "") -> str:
 
 
 def test_rf003_nesting_deeper_than_32() -> None:
-    expr = "(" * 32 + "1" + " + 1)" * 32  # 33 levels
+    expr = "-(" * 32 + "1" + ")" * 32  # 33 levels under the comparison
     text = guard(f"case.csat > {expr}")
     diag = one(text, "RF003")
     assert (diag.line, diag.column) == at(text, "case.csat")[:2]
@@ -34,8 +34,13 @@ def test_rf003_nesting_deeper_than_32() -> None:
 
 
 def test_rf003_silent_at_32_levels() -> None:
-    expr = "(" * 29 + "1" + " + 1)" * 29  # 30 levels of +, 32 with the > and csat
+    expr = "-(" * 29 + "1" + ")" * 29  # 30 levels, 31 with the comparison
     assert "RF003" not in codes(guard(f"case.csat > {expr}"))
+
+
+def test_rf003_a_long_chain_of_one_operator_is_one_level() -> None:
+    chain = " or ".join(f"case.csat == {n}" for n in range(60))
+    assert "RF003" not in codes(guard(chain))
 
 
 def test_rf003_more_than_1000_nodes() -> None:

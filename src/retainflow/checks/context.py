@@ -269,14 +269,24 @@ def walk(expr: n.Expr) -> Iterator[n.Expr]:
 
 
 def measure(expr: n.Expr) -> tuple[int, int]:
-    """(depth, node count) of an expression, without recursion."""
+    """(depth, node count) of an expression, without recursion.
+
+    A chain of one operator (`a or b or c`, `x + y + z`) is one level however long: it
+    reads as a list, and the grammar nesting it pairwise is an accident of parsing.
+    """
     depth = count = 0
     stack = [(expr, 1)]
     while stack:
         node, level = stack.pop()
         count += 1
         depth = max(depth, level)
-        stack.extend((child, level + 1) for child in children(node))
+        for child in children(node):
+            same_chain = (
+                isinstance(node, n.BoolOp | n.Arith)
+                and type(child) is type(node)
+                and child.op == node.op
+            )
+            stack.append((child, level if same_chain else level + 1))
     return depth, count
 
 
