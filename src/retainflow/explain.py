@@ -163,15 +163,15 @@ _ROWS = (
     _explanation(
         "RF003",
         """An expression nests deeper than 32 levels or has more than 1,000 nodes (every
-        literal, reference, operator and call is a node). Operators nest as a chain:
-        `a or b or c` is `(a or b) or c`, so each `or` of a long list of comparisons adds a
-        level.""",
+        literal, reference, operator and call is a node). A chain of one operator (`a or b
+        or c`, `x + y + z`) counts as one level however long, so it is the size that stops a
+        very long list of comparisons.""",
         """Guards this large are usually generated from a spreadsheet and impossible to review,
         and the bound keeps compiling and evaluating a workflow cheap for an engine that runs
         every case through it.""",
         """
         step route {
-          # generated from the key-account sheet: one comparison per client, 40 of them
+          # generated from the key-account sheet: one comparison per client, 400 of them
           when case.client == "acme" or case.client == "globex" or ... -> key_account_desk
           -> standard_desk
         }
