@@ -1,7 +1,7 @@
 """Write the check catalog page from the explanations in `retainflow.explain`.
 
 Input: `retainflow.explain.checks_markdown()` (the catalog rows and their explanations).
-Output: docs/check-catalog.md. With `--check`, nothing is written: the exit code is 1 when
+Output: docs/checks.md. With `--check`, nothing is written: the exit code is 1 when
 the file is missing or differs from what would be generated (for CI), else 0.
 
     python scripts/gen_checks_doc.py            # regenerate
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "check-catalog.md"
+DOC = ROOT / "docs" / "checks.md"
 
 try:
     from retainflow.explain import checks_markdown

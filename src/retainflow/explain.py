@@ -2321,5 +2321,13 @@ def checks_markdown() -> str:
     """The whole catalog as one Markdown page, ending with a newline."""
     parts = [_intro(), _table(), _HOW_CHECKS_SEE]
     parts.extend(_check_section(check) for check in CATALOG_ROWS)
-    parts.extend([_SUPPRESSIONS, _CONFIGURATION])
+    parts.extend([_SUPPRESSIONS, _CONFIGURATION, _DECISIONS])
     return "\n\n".join(parts) + "\n"
+
+
+_DECISIONS = """## More
+
+How each check is built, and the decisions retainflow made where the language design is
+silent, are in [lint-decisions.md](lint-decisions.md); running lint in CI is in
+[ci.md](ci.md). This page is generated from `retainflow.explain` by
+`scripts/gen_checks_doc.py`: edit the source, not the page."""

@@ -24,7 +24,7 @@ from retainflow.source import SourceFile
 from tests.support import ROOT
 
 CODES = [check.code for check in CATALOG_ROWS]
-DOC = ROOT / "docs" / "check-catalog.md"
+DOC = ROOT / "docs" / "checks.md"
 SCRIPT = ROOT / "scripts" / "gen_checks_doc.py"
 # Codes the parser and the lowering report, before any check runs.
 FRONT_END_CODES = {"RF001", "RF002", "RF405"}
@@ -159,7 +159,7 @@ def test_sarif_help_is_case_insensitive() -> None:
 def test_catalog_page_is_up_to_date() -> None:
     assert DOC.is_file(), "run `python scripts/gen_checks_doc.py`"
     assert DOC.read_text(encoding="utf-8") == checks_markdown(), (
-        "docs/check-catalog.md is stale: run `python scripts/gen_checks_doc.py`"
+        "docs/checks.md is stale: run `python scripts/gen_checks_doc.py`"
     )
 
 
