@@ -233,6 +233,10 @@ def _render_one(source: SourceFile, diag: Diagnostic, color: bool) -> str:
     return "".join(lines)
 
 
+_MAX_SHOWN = 100  # columns of a source line shown around the span
+_MAX_CARETS = 60
+
+
 def _excerpt(source: SourceFile, span: Span, label: str | None, color: bool) -> list[str]:
     loc = location(source, span)
     line_no = loc["line"]
@@ -240,9 +244,20 @@ def _excerpt(source: SourceFile, span: Span, label: str | None, color: bool) -> 
     gutter = " " * len(str(line_no))
     start_col = loc["column"]
     end_col = loc["end_column"] if loc["end_line"] == line_no else len(text) + 1
+    # A very long line is shown as a window that starts a little before the span.
+    offset = 0
+    if len(text) > _MAX_SHOWN:
+        offset = max(0, start_col - 1 - 20)
+        shown = text[offset : offset + _MAX_SHOWN]
+        text = (
+            ("..." if offset else "") + shown + ("..." if offset + _MAX_SHOWN < len(text) else "")
+        )
+        if offset:
+            offset -= 3  # the leading "..."
     width = max(1, end_col - start_col)
-    carets = _paint("^" * width, "1;31", color)
-    under = " " * (start_col - 1) + carets + (f" {label}" if label else "")
+    more = width > _MAX_CARETS
+    carets = _paint("^" * min(width, _MAX_CARETS) + ("..." if more else ""), "1;31", color)
+    under = " " * (start_col - 1 - offset) + carets + (f" {label}" if label else "")
     return [f"{gutter} |\n", f"{line_no} | {text}\n", f"{gutter} | {under.rstrip()}\n"]
 
 
