@@ -243,5 +243,358 @@ def graph(workflow: str, output_format: str, out: str | None) -> None:
         sys.exit(EXIT_USAGE)
 
 
+# ---- run --------------------------------------------------------------------------------
+
+RUN_FORMATS = ("jsonl", "json", "text")
+
+
+@main.command()
+@click.argument("workflow")
+@click.argument("cases")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(RUN_FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl (one record per instance), json ({results, summary}) or text (a table).",
+)
+@click.option(
+    "--until",
+    "until",
+    default=None,
+    metavar="TIME",
+    help="Stop at this time (ISO 8601 with an offset); default: 365 days after the "
+    "latest time in CASES.",
+)
+@click.option(
+    "--ledger",
+    "ledger",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Earlier grants (YAML/JSON: client, kind, amount, at) that count against limits.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the results to this file instead of stdout.",
+)
+def run(
+    workflow: str,
+    cases: str,
+    output_format: str,
+    until: str | None,
+    ledger: str | None,
+    out: str | None,
+) -> None:
+    """Run the CASES file (YAML, JSON or JSON Lines) through WORKFLOW on one timeline."""
+    import json as _json
+
+    from retainflow.analysis import analyze_path
+    from retainflow.caseio import CaseFileError, load_cases, load_ledger
+    from retainflow.compile import compile_workflow
+    from retainflow.results import dumps_line, summary
+    from retainflow.results import render_text as render_results
+    from retainflow.runtime.batch import run_entries
+    from retainflow.values import parse_time
+
+    try:
+        analysis = analyze_path(workflow)
+    except UnicodeDecodeError:
+        _err(f"{workflow}: is not UTF-8 text")
+        sys.exit(EXIT_USAGE)
+    except OSError as error:
+        _err(f"{workflow}: cannot be read ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+    errors = len(analysis.errors)
+    if errors or analysis.workflow is None:
+        click.echo(render_text(analysis.report, color=sys.stderr.isatty()), err=True, nl=False)
+        _err(f"{analysis.source.path}: not run: {errors} compile error{'s' * (errors != 1)}")
+        sys.exit(EXIT_PROBLEMS)
+    compiled = compile_workflow(analysis.workflow, analysis.source)
+    horizon = None
+    if until is not None:
+        try:
+            horizon = parse_time(until)
+        except ValueError as error:
+            _err(f"--until: {error}")
+            sys.exit(EXIT_USAGE)
+    try:
+        entries = load_cases(cases, [compiled])
+        grants = load_ledger(ledger) if ledger is not None else []
+    except CaseFileError as error:
+        _err(str(error))
+        sys.exit(EXIT_USAGE)
+    with _progress(len(entries), "running cases") as update:
+        output = run_entries(compiled, entries, ledger=grants, until=horizon, progress=update)
+    records = output.records
+    if output_format == "jsonl":
+        text = "".join(dumps_line(record) + "\n" for record in records)
+    elif output_format == "json":
+        document = {"results": records, "summary": summary(records)}
+        text = _json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = render_results(records, summary(records))
+    try:
+        _emit(text, out)
+    except OSError as error:
+        _err(f"{out}: cannot be written ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_PROBLEMS if output.failed else EXIT_OK)
+
+
+# ---- fmt --------------------------------------------------------------------------------
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; list the files that would change (exit 1)."
+)
+@click.option(
+    "--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff of the changes."
+)
+def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
+    """Rewrite .rflow files in canonical form (directories recursively; default: .).
+
+    Exit 0; 1 when --check finds a file to change or a file does not parse (it is left
+    as is); 2 for a missing path or an unreadable or non-UTF-8 file.
+    """
+    from retainflow.analysis import display_path
+    from retainflow.formatter import FormatError, format_text
+
+    files, missing = collect_files(paths)
+    exit_code = EXIT_OK
+    for raw in missing:
+        _err(f"{raw}: no such file or directory")
+        exit_code = EXIT_USAGE
+    changed = unchanged = broken = 0
+    for path in files:
+        shown = display_path(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            _err(f"{shown}: is not UTF-8 text")
+            exit_code = EXIT_USAGE
+            continue
+        except OSError as error:
+            _err(f"{shown}: cannot be read ({error.strerror or error})")
+            exit_code = EXIT_USAGE
+            continue
+        try:
+            formatted = format_text(text, shown)
+        except FormatError as error:
+            click.echo(error.render(color=sys.stderr.isatty()), err=True, nl=False)
+            broken += 1
+            exit_code = max(exit_code, EXIT_PROBLEMS)
+            continue
+        if formatted == text:
+            unchanged += 1
+            continue
+        changed += 1
+        if show_diff:
+            click.echo(_fmt_diff(text, formatted, shown), nl=False)
+        if check:
+            exit_code = max(exit_code, EXIT_PROBLEMS)
+            if show_diff:
+                _err_plain(f"would reformat {shown}")
+            else:
+                click.echo(f"would reformat {shown}")
+        elif not show_diff:
+            try:
+                path.write_bytes(formatted.encode("utf-8"))
+            except OSError as error:
+                _err(f"{shown}: cannot be written ({error.strerror or error})")
+                exit_code = EXIT_USAGE
+                continue
+            _err_plain(f"reformatted {shown}")
+    _err_plain(_fmt_summary(changed, unchanged, broken, dry=check or show_diff))
+    sys.exit(exit_code)
+
+
+def _fmt_diff(before: str, after: str, path: str) -> str:
+    import difflib
+
+    lines: list[str] = []
+    for line in difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), path, path
+    ):
+        lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
+def _fmt_summary(changed: int, unchanged: int, broken: int, dry: bool) -> str:
+    def files(count: int) -> str:
+        return f"{count} file{'s' * (count != 1)}"
+
+    if dry:
+        parts = [f"{files(changed)} would be reformatted", f"{files(unchanged)} already formatted"]
+    else:
+        parts = [f"{files(changed)} reformatted", f"{files(unchanged)} left unchanged"]
+    if broken:
+        parts.append(f"{files(broken)} not parsed (left as is)")
+    return ", ".join(parts)
+
+
+# ---- report -----------------------------------------------------------------------------
+
+# The same as retainflow.report.GROUPINGS and FORMATS (kept here: the report package loads
+# only when the command runs).
+_REPORT_GROUPINGS = ("workflow", "trigger", "version", "client", "week", "month")
+_REPORT_FORMATS = ("text", "json", "html")
+
+
+@main.command()
+@click.argument("results", nargs=-1, metavar="[RESULTS]...")
+@click.option(
+    "--workflow",
+    "workflow_files",
+    multiple=True,
+    metavar="FILE",
+    help="A workflow the results ran (repeatable): titles, outcome kinds, SLA calendars.",
+)
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(_REPORT_GROUPINGS),
+    default="workflow",
+    show_default=True,
+    help="Group instances by this (week and month of start, in UTC).",
+)
+@click.option("--from", "date_from", metavar="DATE", default=None, help="Starts from DATE.")
+@click.option("--to", "date_to", metavar="DATE", default=None, help="Starts up to DATE.")
+@click.option(
+    "--clients",
+    "clients_file",
+    metavar="FILE",
+    default=None,
+    help="Client books (CSV or YAML: client, since, until) for the client retention rate.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(_REPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="text (terminal), json (machines) or html (one self-contained page).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the report to this file instead of stdout.",
+)
+@click.option("--store", "store", metavar="FILE", default=None, help="Not available yet.")
+def report(
+    results: tuple[str, ...],
+    workflow_files: tuple[str, ...],
+    by: str,
+    date_from: str | None,
+    date_to: str | None,
+    clients_file: str | None,
+    output_format: str,
+    out: str | None,
+    store: str | None,
+) -> None:
+    """Retention metrics over run results (JSON Lines or JSON; - reads stdin).
+
+    DATE is a date (UTC; --to includes that whole day) or a time with an offset.
+    """
+    from retainflow import report as rr
+
+    if store is not None:
+        raise click.UsageError(
+            "--store: reports over a store are not available yet; give run results files"
+        )
+    if not results:
+        raise click.UsageError("give one or more RESULTS files (run --format jsonl), or -")
+    try:
+        period = rr.period_of(date_from, date_to)
+    except rr.PeriodError as error:
+        raise click.BadParameter(error.message, param_hint=error.option) from None
+    if clients_file is not None and (period.start is None or period.end is None):
+        raise click.UsageError("--clients needs --from and --to (the period to measure)")
+    try:
+        infos = [rr.load_workflow_info(path) for path in workflow_files]
+        records = rr.read_results(results)
+        clients = None
+        if clients_file is not None and period.start is not None and period.end is not None:
+            rows = rr.read_clients(clients_file)
+            clients = rr.client_retention(rows, period.start, period.end)
+    except rr.ResultsError as error:
+        for line in error.lines():
+            click.echo(line, err=True)
+        sys.exit(EXIT_PROBLEMS)
+    except rr.WorkflowError as error:
+        click.echo(str(error), err=True)
+        sys.exit(EXIT_PROBLEMS)
+    built = rr.build_report(records, infos, by=by, period=period, clients=clients)
+    text = rr.render(built, output_format)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as error:
+        _err(f"{out}: cannot be written ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+
+
+# ---- test -------------------------------------------------------------------------------
+
+TEST_FORMATS = ("text", "json", "junit")
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(TEST_FORMATS),
+    default="text",
+    show_default=True,
+    help="text (PASS/FAIL lines and coverage), json (one object) or junit (JUnit XML, for CI).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the report to this file instead of stdout.",
+)
+def test_command(paths: tuple[str, ...], output_format: str, out: str | None) -> None:
+    """Run *.rflow-test.yaml scenario files (directories recursively; default: .) and
+    report step and transition coverage.
+
+    Exit 0 when every scenario passes; 1 when one fails or cannot run (bad YAML, a missing
+    or broken workflow, rejected case data); 2 for a missing or unreadable path.
+    """
+    from retainflow.junit import render_junit
+    from retainflow.scenarios import render_json as render_test_json
+    from retainflow.scenarios import render_text as render_test_text
+    from retainflow.scenarios import run_paths
+
+    outcome = run_paths(paths)
+    for problem in outcome.problems:
+        _err(f"{problem.path}: {problem.problem}")
+    if outcome.files == 0 and not outcome.problems:
+        _err("no *.rflow-test.yaml files found")
+    if output_format == "json":
+        text = render_test_json(outcome)
+    elif output_format == "junit":
+        text = render_junit(outcome)
+    else:
+        text = render_test_text(outcome, color=out is None and sys.stdout.isatty())
+    try:
+        _emit(text, out)
+    except OSError as error:
+        _err(f"{out}: cannot be written ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+    sys.exit(outcome.exit_code)
+
+
 if __name__ == "__main__":
     main()

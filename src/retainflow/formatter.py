@@ -1,0 +1,826 @@
+"""Format rflow: a parsed workflow and its source text in, canonical text out.
+
+    >>> print(format_text("workflow w version 1;start a;step a { -> done };outcome done"), end="")
+    workflow w version 1
+    <BLANKLINE>
+    start a
+    <BLANKLINE>
+    step a {
+      -> done
+    }
+    <BLANKLINE>
+    outcome done
+
+The layout is one canonical form (docs/formatting.md): declarations in source order, one
+statement per line, 2-space indents, a step's statements in the order of the language's
+table (wait, do/offer, every, due, when/->, on EVENT, on timeout; stable within each
+group), lines wrapped at 100 characters. Comments stay where they were: each one is
+attached by its source position to the construct it precedes, ends the line of, or sits
+at the end of. Literals are printed as they were written (money with one space before
+its currency), so the tree of the output equals the tree of the input, up to the order
+of statements inside steps (`canonical`), and formatting twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import attrs
+
+from retainflow import nodes as n
+from retainflow.analysis import parse_workflow
+from retainflow.diagnostics import Diagnostic, FileDiagnostics, render_text
+from retainflow.source import NO_SPAN, SourceFile, Span
+from retainflow.values import format_number
+
+__all__ = [
+    "MAX_WIDTH",
+    "FormatError",
+    "canonical",
+    "format_text",
+    "format_workflow",
+    "statement_rank",
+]
+
+MAX_WIDTH = 100
+INDENT = "  "
+
+# Precedence levels, loosest first: the same scale as `retainflow.exprs.render`.
+_OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _OF, _UNARY, _ATOM = range(1, 10)
+
+_NUMBER_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
+_MONEY_RE = re.compile(r"[0-9]+(\.[0-9]+)?[ \t]+[A-Z]{3}")
+_PERCENT_RE = re.compile(r"[0-9]+(\.[0-9]+)?%")
+_DURATION_RE = re.compile(r"[0-9]+[smhdw]")
+_STRING_RE = re.compile(r'"(\\.|[^"\\\n])*"')
+_TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+_T = TypeVar("_T")
+
+
+class FormatError(ValueError):
+    """The text does not parse: `diagnostic` is its RF001, `source` the file it is about."""
+
+    def __init__(self, diagnostic: Diagnostic, source: SourceFile) -> None:
+        self.diagnostic = diagnostic
+        self.source = source
+        position = source.position(diagnostic.span.start)
+        super().__init__(
+            f"{source.path}:{position.line}:{position.column}: "
+            f"{diagnostic.code}: {diagnostic.message}"
+        )
+
+    def render(self, color: bool = False) -> str:
+        """The diagnostic as `retainflow lint` prints it (rustc-like text)."""
+        return render_text(FileDiagnostics.of(self.source, [self.diagnostic]), color=color)
+
+
+def format_text(text: str, path: str = "<text>") -> str:
+    """The canonical form of one file's text; raises `FormatError` if it does not parse."""
+    source = SourceFile(path, text)
+    try:
+        workflow, diagnostics = parse_workflow(source)
+        if workflow is None:
+            syntax = [d for d in diagnostics if d.code == "RF001"]
+            diagnostic = syntax[0] if syntax else Diagnostic("RF001", Span(0, 0), "does not parse")
+            raise FormatError(diagnostic, source)
+        return format_workflow(workflow, text)
+    except RecursionError:
+        # Hundreds of nested operators exhaust Python's stack (in the parser first).
+        message = "the text is nested too deeply to format (RF003 allows a depth of 32)"
+        raise FormatError(Diagnostic("RF003", Span(0, 0), message), source) from None
+
+
+def format_workflow(workflow: n.Workflow, source_text: str) -> str:
+    """The canonical text of a workflow parsed from `source_text` (spans index into it)."""
+    return _Printer(source_text, workflow.comments).workflow(workflow)
+
+
+def statement_rank(statement: n.Statement) -> int:
+    """Where a statement goes in a step: wait, do/offer, every, due, when/->, on, on timeout."""
+    if isinstance(statement, n.Wait):
+        return 0
+    if isinstance(statement, n.Do | n.Offer):
+        return 1
+    if isinstance(statement, n.Every):
+        return 2
+    if isinstance(statement, n.Due):
+        return 3
+    if isinstance(statement, n.When | n.Goto):
+        return 4
+    return 6 if statement.is_timeout else 5
+
+
+def canonical(workflow: n.Workflow) -> n.Workflow:
+    """The workflow with each step's statements in formatter order (meaning is unchanged:
+    statements of one group keep their source order, and groups act independently)."""
+    declarations = tuple(
+        attrs.evolve(decl, body=tuple(sorted(decl.body, key=statement_rank)))
+        if isinstance(decl, n.Step)
+        else decl
+        for decl in workflow.declarations
+    )
+    return attrs.evolve(workflow, declarations=declarations)
+
+
+# ---- comments: who owns which -----------------------------------------------------------
+
+
+@attrs.define
+class _Dist:
+    """Comments of one region shared among its children (in source order)."""
+
+    leading: list[list[n.Comment]]  # own-line comments before child i
+    trailing: list[n.Comment | None]  # the comment that ends child i's line
+    interior: list[list[n.Comment]]  # comments inside child i's span
+    opener: n.Comment | None = None  # the comment that ends the opening line (`{`, `(`)
+    dangling: list[n.Comment] = attrs.Factory(list)  # own-line comments after the last child
+
+
+def _distribute(comments: Sequence[n.Comment], spans: Sequence[Span], opener: bool = True) -> _Dist:
+    count = len(spans)
+    dist = _Dist([[] for _ in spans], [None] * count, [[] for _ in spans])
+    starts = [span.start for span in spans]
+    for comment in sorted(comments, key=lambda c: c.span.start):
+        at = comment.span.start
+        index = bisect.bisect_right(starts, at) - 1
+        if index >= 0 and at < spans[index].end:
+            dist.interior[index].append(comment)
+            continue
+        following = index + 1
+        if not comment.own_line:
+            # A second comment on the "same" line (after a `;`) becomes an own-line one.
+            if index >= 0 and dist.trailing[index] is None:
+                dist.trailing[index] = comment
+                continue
+            if index < 0 and opener and dist.opener is None:
+                dist.opener = comment
+                continue
+        if following < count:
+            dist.leading[following].append(comment)
+        else:
+            dist.dangling.append(comment)
+    return dist
+
+
+def _text(comment: n.Comment) -> str:
+    return comment.text.rstrip()
+
+
+def _with_trailing(lines: list[str], comment: n.Comment | None) -> list[str]:
+    if comment is not None:
+        lines[-1] = f"{lines[-1]}  {_text(comment)}"
+    return lines
+
+
+def _span(node: object) -> Span:
+    span = getattr(node, "span", NO_SPAN)
+    return span if isinstance(span, Span) else NO_SPAN
+
+
+def _tight(expr: n.Expr) -> Span:
+    """From the expression's first token to its last. (A node's own span also covers the
+    parentheses around its first or last operand, but not its own: comments inside those
+    parentheses must belong to the operand both before and after formatting.)"""
+    first: n.Expr = expr
+    while True:
+        if isinstance(first, n.Arith | n.Compare | n.BoolOp):
+            first = first.left
+        elif isinstance(first, n.Of):
+            first = first.percent
+        elif isinstance(first, n.IsNone):
+            first = first.operand
+        else:
+            break
+    last: n.Expr = expr
+    while True:
+        if isinstance(last, n.Arith | n.Compare | n.BoolOp):
+            last = last.right
+        elif isinstance(last, n.Of):
+            last = last.base
+        elif isinstance(last, n.Negate | n.Not):
+            last = last.operand
+        elif isinstance(last, n.IfExpr):
+            last = last.otherwise
+        else:
+            break
+    start, end = _span(first).start, _span(last).end
+    return Span(start, end) if end > start else _span(expr)
+
+
+# ---- the printer -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Elem:
+    """One element of a breakable group: printed as PREFIX EXPR SUFFIX on its own line."""
+
+    expr: n.Expr
+    level: int
+    prefix: str
+    suffix: str
+    span: Span
+
+
+@attrs.frozen
+class _Group:
+    """OPENER, one element per line, CLOSER. `inner` is the source between the group's own
+    brackets: each element's region grows to the parentheses around it there. Without
+    `inner`, the elements' spans are their regions already."""
+
+    opener: str
+    elems: tuple[_Elem, ...]
+    closer: str
+    inner: Span | None = None
+    # Parentheses the formatter adds (around `and`/`or`, `+ -`, `* /` chains and `if`)
+    # are not the group's own in the source: a comment just inside them could belong
+    # to the group or to its first element, so the group keeps none before its first
+    # element (they go before its first line).
+    synthetic: bool = False
+
+
+def _kind_group(decl: n.Header | n.Declaration, lines: list[str]) -> str | None:
+    """Consecutive one-line declarations of one group stay together; None is a block."""
+    if isinstance(decl, n.Header | n.Title):
+        return "header"
+    if isinstance(decl, n.EventDecl | n.ActionDecl):
+        return "schema" if len(lines) == 1 else None
+    if isinstance(decl, n.Limit | n.Approve):
+        return "limit"
+    if isinstance(decl, n.Calendar | n.CaseSchema | n.Step):
+        return None
+    return type(decl).__name__
+
+
+class _Printer:
+    def __init__(self, text: str, comments: Sequence[n.Comment]) -> None:
+        self.text = text
+        # The text with comments blanked out, to find brackets between expressions.
+        chars = list(text)
+        for comment in comments:
+            chars[comment.span.start : comment.span.end] = " " * (
+                comment.span.end - comment.span.start
+            )
+        self.masked = "".join(chars)
+
+    # ---- layout helpers ---------------------------------------------------------------
+
+    def has_blank(self, start: int, end: int) -> bool:
+        """Whether the source between two offsets holds an empty line."""
+        if end <= start:
+            return False
+        lines = self.text[start:end].split("\n")
+        return any(line.strip(" \t\r\f;") == "" for line in lines[1:-1])
+
+    def source(self, span: Span, pattern: re.Pattern[str]) -> str | None:
+        """The literal as written, if the span holds one of the expected shape."""
+        if span.end <= span.start:
+            return None
+        raw = self.text[span.start : span.end]
+        return raw if pattern.fullmatch(raw) else None
+
+    def workflow(self, workflow: n.Workflow) -> str:
+        children: list[n.Header | n.Declaration] = [workflow.header, *workflow.declarations]
+        dist = _distribute(workflow.comments, [c.span for c in children], opener=False)
+        lines: list[str] = []
+        previous: n.Header | n.Declaration | None = None
+        previous_group: str | None = None
+        last = 0
+        for index, child in enumerate(children):
+            body = self.declaration(child, 0, dist.interior[index])
+            group = _kind_group(child, body)
+            leading = dist.leading[index]
+            first = leading[0].span.start if leading else child.span.start
+            if previous is not None:
+                if isinstance(previous, n.Header) and isinstance(child, n.Title):
+                    blank = False
+                elif group is None or previous_group is None or group != previous_group:
+                    blank = True
+                else:
+                    blank = self.has_blank(last, first)
+                if blank:
+                    lines.append("")
+            lines.extend(self.comment_lines(leading, "", child.span.start, keep_blanks=True))
+            lines.extend(_with_trailing(body, dist.trailing[index]))
+            trailing = dist.trailing[index]
+            last = trailing.span.end if trailing is not None else child.span.end
+            previous, previous_group = child, group
+        for comment in dist.dangling:
+            if self.has_blank(last, comment.span.start):
+                lines.append("")
+            lines.append(_text(comment))
+            last = comment.span.end
+        return "\n".join(lines) + "\n"
+
+    def comment_lines(
+        self, comments: list[n.Comment], pad: str, before: int, keep_blanks: bool
+    ) -> list[str]:
+        """Own-line comments before a construct starting at `before`."""
+        lines: list[str] = []
+        for index, comment in enumerate(comments):
+            if (
+                keep_blanks
+                and index
+                and self.has_blank(comments[index - 1].span.end, comment.span.start)
+            ):
+                lines.append("")
+            lines.append(pad + _text(comment))
+        if keep_blanks and comments and self.has_blank(comments[-1].span.end, before):
+            lines.append("")
+        return lines
+
+    def block(
+        self,
+        head: str,
+        children: Sequence[_T],
+        line: Callable[[_T, int, list[n.Comment]], list[str]],
+        indent: int,
+        comments: list[n.Comment],
+        keep_blanks: bool,
+        order: Callable[[_T], int] | None = None,
+    ) -> list[str]:
+        """`HEAD {`, one child per line at one more indent, `}`; `HEAD {}` when empty."""
+        pad = INDENT * indent
+        inner = INDENT * (indent + 1)
+        if not children and not comments:
+            return [f"{pad}{head} {{}}"]
+        dist = _distribute(comments, [_span(c) for c in children])
+        first = f"{pad}{head} {{"
+        lines = _with_trailing([first], dist.opener)
+        indices = list(range(len(children)))
+        if order is not None:
+            indices.sort(key=lambda i: order(children[i]))
+        last: int | None = None
+        for index in indices:
+            child = children[index]
+            leading = dist.leading[index]
+            start = _span(child).start
+            first_at = leading[0].span.start if leading else start
+            if keep_blanks and last is not None and self.has_blank(last, first_at):
+                lines.append("")
+            lines.extend(self.comment_lines(leading, inner, start, keep_blanks))
+            lines.extend(
+                _with_trailing(line(child, indent + 1, dist.interior[index]), dist.trailing[index])
+            )
+            trailing = dist.trailing[index]
+            last = trailing.span.end if trailing is not None else _span(child).end
+        for comment in dist.dangling:
+            if keep_blanks and last is not None and self.has_blank(last, comment.span.start):
+                lines.append("")
+            lines.append(inner + _text(comment))
+            last = comment.span.end
+        lines.append(pad + "}")
+        return lines
+
+    def simple(self, text: str, indent: int, comments: list[n.Comment]) -> list[str]:
+        """A construct that cannot hold comments inside: any found go before it."""
+        pad = INDENT * indent
+        return [pad + _text(c) for c in comments] + [pad + text]
+
+    # ---- declarations -------------------------------------------------------------------
+
+    def declaration(
+        self, decl: n.Header | n.Declaration, indent: int, comments: list[n.Comment]
+    ) -> list[str]:
+        if isinstance(decl, n.Header):
+            return self.simple(
+                f"workflow {decl.name.text} version {decl.version}", indent, comments
+            )
+        if isinstance(decl, n.Title):
+            return self.simple(f"title {self.string(decl.text)}", indent, comments)
+        if isinstance(decl, n.Calendar):
+            return self.block(
+                f"calendar {decl.name.text}", decl.items, self.calendar_item, indent, comments, True
+            )
+        if isinstance(decl, n.CaseSchema):
+            return self.block("case", decl.fields, self.field, indent, comments, True)
+        if isinstance(decl, n.EventDecl):
+            return self.schema(f"event {decl.name.text}", decl.fields, indent, comments)
+        if isinstance(decl, n.ActionDecl):
+            return self.schema(f"action {decl.name.text}", decl.params, indent, comments)
+        if isinstance(decl, n.Const):
+            return self.layout(decl.value, 0, indent, f"const {decl.name.text} = ", "", comments)
+        if isinstance(decl, n.Trigger):
+            return self.trigger(decl, indent, comments)
+        if isinstance(decl, n.Limit):
+            head = f"limit {decl.kind.text} per {decl.scope.text} "
+            tail = f" over {self.expr(decl.over, 0)}" if decl.over is not None else ""
+            return self.layout(decl.amount, 0, indent, head, tail, comments)
+        if isinstance(decl, n.Approve):
+            head = f"approve {decl.kind.text} above "
+            return self.layout(
+                decl.amount, 0, indent, head, f" by {self.string(decl.role)}", comments
+            )
+        if isinstance(decl, n.Sla):
+            return self.simple(self.sla(decl), indent, comments)
+        if isinstance(decl, n.Measure):
+            text = f"measure {decl.name.text} from {decl.event.text}.{decl.field.text}"
+            if decl.kind is not None:
+                text += f" as {decl.kind.text}"
+            return self.simple(text, indent, comments)
+        if isinstance(decl, n.On):
+            return self.on(decl, indent, comments)
+        if isinstance(decl, n.Start):
+            return self.simple(f"start {decl.step.text}", indent, comments)
+        if isinstance(decl, n.Step):
+            head = f"step {decl.name.text}"
+            if decl.title is not None:
+                head += f" {self.string(decl.title)}"
+            return self.block(
+                head, decl.body, self.statement, indent, comments, False, order=statement_rank
+            )
+        if isinstance(decl, n.Outcome):
+            text = f"outcome {decl.name.text}"
+            if decl.kind is not None:
+                text += f" as {decl.kind.text}"
+            return self.simple(text, indent, comments)
+        raise TypeError(f"not a declaration: {decl!r}")
+
+    def schema(
+        self, head: str, fields: tuple[n.Field, ...], indent: int, comments: list[n.Comment]
+    ) -> list[str]:
+        """`event NAME` / `event NAME { a: t; b: t }` when short, else a block."""
+        pad = INDENT * indent
+        if not fields and not comments:
+            return [pad + head]
+        if len(fields) <= 2 and not comments:
+            line = f"{pad}{head} {{ " + "; ".join(self.field_text(f) for f in fields) + " }"
+            if len(line) <= MAX_WIDTH:
+                return [line]
+        return self.block(head, fields, self.field, indent, comments, True)
+
+    def field_text(self, field: n.Field) -> str:
+        return f"{field.name.text}: {self.type_ref(field.type)}"
+
+    def field(self, field: n.Field, indent: int, comments: list[n.Comment]) -> list[str]:
+        return self.simple(self.field_text(field), indent, comments)
+
+    def type_ref(self, ref: n.TypeRef) -> str:
+        text = ref.name.text
+        if ref.args:
+            text += "(" + ", ".join(self.type_ref(arg) for arg in ref.args) + ")"
+        return text + ("?" if ref.optional else "")
+
+    def calendar_item(
+        self, item: n.CalendarItem, indent: int, comments: list[n.Comment]
+    ) -> list[str]:
+        if isinstance(item, n.CalTimezone):
+            text = f"timezone {self.string(item.zone)}"
+        elif isinstance(item, n.CalHours):
+            days = ",".join(
+                d.first.text + (f"-{d.last.text}" if d.last is not None else "") for d in item.days
+            )
+            intervals = ", ".join(
+                f"{self.time_of_day(i.open)}-{self.time_of_day(i.close)}" for i in item.intervals
+            )
+            text = f"hours {days} {intervals}"
+        elif isinstance(item, n.CalHolidaysCountry):
+            text = f"holidays {self.string(item.country)}"
+        elif isinstance(item, n.CalHolidaysDates):
+            text = "holidays " + ", ".join(self.date(d) for d in item.dates)
+        else:
+            text = "open " + ", ".join(self.date(d) for d in item.dates)
+        return self.simple(text, indent, comments)
+
+    def time_of_day(self, time: n.TimeOfDay) -> str:
+        written = self.source(time.span, _TIME_RE)
+        return written or f"{time.minutes // 60:02d}:{time.minutes % 60:02d}"
+
+    def date(self, date: n.DateLit) -> str:
+        return self.source(date.span, _DATE_RE) or date.value.isoformat()
+
+    def trigger(self, decl: n.Trigger, indent: int, comments: list[n.Comment]) -> list[str]:
+        head = f"trigger {decl.name.text} "
+        tail = f" cooldown {self.expr(decl.cooldown, 0)}" if decl.cooldown is not None else ""
+        if decl.mode == "on":
+            head += f"on {decl.event.text if decl.event else ''}"
+        elif decl.mode == "at" and decl.at is not None:
+            at_span = _tight(decl.at)
+            inside = [c for c in comments if at_span.start <= c.span.start < at_span.end]
+            if decl.condition is None:
+                return self.layout(decl.at, 0, indent, head + "at ", tail, comments)
+            hoisted = self.simple("", indent, inside)[:-1]
+            rest = [c for c in comments if c not in inside]
+            head += f"at {self.expr(decl.at, 0)}"
+            return hoisted + self.layout(decl.condition, 0, indent, head + " when ", tail, rest)
+        if decl.condition is None:
+            return self.simple(head.rstrip() + tail, indent, comments)
+        return self.layout(decl.condition, 0, indent, f"{head.rstrip()} when ", tail, comments)
+
+    def sla(self, decl: n.Sla) -> str:
+        parts = [f"sla {decl.name.text} {self.expr(decl.duration, 0)}"]
+        if decl.calendar is not None:
+            parts.append(f"in {decl.calendar.text}")
+        if decl.start_step is not None:
+            parts.append(f"from {decl.start_step.text}")
+        parts.append(f"until {decl.until.text}")
+        if decl.warn is not None:
+            parts.append(f"warn {self.expr(decl.warn, 0)} before")
+        if decl.pause:
+            parts.append("pause in " + ", ".join(step.text for step in decl.pause))
+        if decl.breach is not None:
+            parts.append(f"breach -> {decl.breach.text}")
+        return " ".join(parts)
+
+    def on(self, handler: n.On, indent: int, comments: list[n.Comment]) -> list[str]:
+        tail = f" -> {handler.target.text}"
+        if handler.guard is None:
+            return self.simple(f"on {handler.event.text}{tail}", indent, comments)
+        return self.layout(
+            handler.guard, 0, indent, f"on {handler.event.text} when ", tail, comments
+        )
+
+    # ---- step statements ----------------------------------------------------------------
+
+    def statement(self, stmt: n.Statement, indent: int, comments: list[n.Comment]) -> list[str]:
+        if isinstance(stmt, n.Wait | n.Due):
+            word = "wait" if isinstance(stmt, n.Wait) else "due"
+            return self.simple(
+                f"{word} {self.timing(stmt.duration, stmt.calendar)}", indent, comments
+            )
+        if isinstance(stmt, n.Every):
+            text = f"every {self.timing(stmt.duration, stmt.calendar)} up to {stmt.count}"
+            return self.simple(text, indent, comments)
+        if isinstance(stmt, n.Do):
+            return self.do(stmt, indent, comments)
+        if isinstance(stmt, n.Offer):
+            tail = f" label {self.string(stmt.label)}" if stmt.label is not None else ""
+            return self.layout(stmt.amount, 0, indent, f"offer {stmt.kind.text} ", tail, comments)
+        if isinstance(stmt, n.When):
+            return self.layout(stmt.guard, 0, indent, "when ", f" -> {stmt.target.text}", comments)
+        if isinstance(stmt, n.Goto):
+            return self.simple(f"-> {stmt.target.text}", indent, comments)
+        return self.on(stmt, indent, comments)
+
+    def timing(self, duration: n.DurationRef, calendar: n.Name | None) -> str:
+        text = self.expr(duration, 0)
+        return f"{text} in {calendar.text}" if calendar is not None else text
+
+    def do(self, stmt: n.Do, indent: int, comments: list[n.Comment]) -> list[str]:
+        pad = INDENT * indent
+        head = f"do {stmt.action.text}"
+        if not stmt.args and not comments:
+            return [pad + head]
+        flat = head + "(" + ", ".join(f"{a.name.text}: {self.expr(a.value, 0)}" for a in stmt.args)
+        flat += ")"
+        if not comments and len(pad + flat) <= MAX_WIDTH:
+            return [pad + flat]
+        last = len(stmt.args) - 1
+        elems = tuple(
+            _Elem(arg.value, 0, f"{arg.name.text}: ", "," if i < last else "", arg.span)
+            for i, arg in enumerate(stmt.args)
+        )
+        return self.explode(indent, "", _Group(head + "(", elems, ")"), "", comments)
+
+    # ---- expressions: breaking long lines ------------------------------------------------
+
+    def layout(
+        self,
+        expr: n.Expr,
+        level: int,
+        indent: int,
+        prefix: str,
+        suffix: str,
+        comments: list[n.Comment],
+    ) -> list[str]:
+        """PREFIX EXPR SUFFIX on one line if it fits and holds no comment; else broken
+        inside the expression's brackets (a chain or an `if` gets parentheses). Comments
+        with no place inside go on their own lines before it."""
+        pad = INDENT * indent
+        lifted, comments = self.lift(expr, level, comments)
+        head = [pad + _text(c) for c in lifted]
+        line = pad + prefix + self.expr(expr, level) + suffix
+        if not comments and len(line) <= MAX_WIDTH:
+            return [*head, line]
+        group = self.group(expr, level)
+        if group is not None:
+            return head + self.explode(indent, prefix, group, suffix, comments)
+        split = self.split(expr, level)
+        if split is not None:
+            part, part_level, lead = split
+            return head + self.layout(part, part_level, indent, prefix + lead, suffix, comments)
+        return [*head, line]
+
+    def split(self, expr: n.Expr, level: int) -> tuple[n.Expr, int, str] | None:
+        """`not GROUP` and `X op GROUP` break inside their last operand: (operand, its
+        level, the text before it)."""
+        if isinstance(expr, n.Not) and level <= _NOT and self.group(expr.operand, _NOT):
+            return expr.operand, _NOT, "not "
+        if isinstance(expr, n.Compare) and level <= _CMP and self.group(expr.right, _SUM):
+            return expr.right, _SUM, f"{self.expr(expr.left, _SUM)} {expr.op} "
+        return None
+
+    def lift(
+        self, expr: n.Expr, level: int, comments: list[n.Comment]
+    ) -> tuple[list[n.Comment], list[n.Comment]]:
+        """The comments that go before the expression's first line, and the rest.
+
+        All of them when the expression cannot break (or would break after one of
+        them); for a chain or an `if`, those before its first element and those its
+        first element lifts: just inside parentheses that the formatter adds, a comment
+        could not tell the group from its first element on the next run.
+        """
+        if not comments:
+            return [], []
+        group = self.group(expr, level)
+        if group is None:
+            split = self.split(expr, level)
+            if split is None or (isinstance(expr, n.Compare) and self.inside(expr.left, comments)):
+                return list(comments), []
+            return self.lift(split[0], split[1], comments)
+        if not group.synthetic:
+            return [], list(comments)
+        first = self.regions(group)[0]
+        inside = [c for c in comments if first.start <= c.span.start < first.end]
+        from_first, _ = self.lift(group.elems[0].expr, group.elems[0].level, inside)
+        lifted = [c for c in comments if c.span.start < first.start or c in from_first]
+        return lifted, [c for c in comments if c not in lifted]
+
+    def inside(self, expr: n.Expr, comments: list[n.Comment]) -> bool:
+        span = _tight(expr)
+        return any(span.start <= c.span.start < span.end for c in comments)
+
+    def group(self, expr: n.Expr, level: int) -> _Group | None:
+        """The elements an expression breaks into, one per line, or None."""
+        if isinstance(expr, n.BoolOp):
+            base = _OR if expr.op == "or" else _AND
+            rights: list[n.Expr] = []
+            left: n.Expr = expr
+            while isinstance(left, n.BoolOp) and left.op == expr.op:
+                rights.append(left.right)
+                left = left.left
+            elems = [_Elem(left, base, "", "", _tight(left))]
+            elems.extend(
+                _Elem(right, base + 1, f"{expr.op} ", "", _tight(right))
+                for right in reversed(rights)
+            )
+            return _Group(
+                "(", tuple(elems), ")", Span(elems[0].span.start, elems[-1].span.end), True
+            )
+        if isinstance(expr, n.Arith):
+            level = _SUM if expr.op in ("+", "-") else _PRODUCT
+            ops = ("+", "-") if level == _SUM else ("*", "/")
+            tail: list[tuple[str, n.Expr]] = []
+            first: n.Expr = expr
+            while isinstance(first, n.Arith) and first.op in ops:
+                tail.append((first.op, first.right))
+                first = first.left
+            terms = [_Elem(first, level, "", "", _tight(first))]
+            terms.extend(
+                _Elem(right, level + 1, f"{op} ", "", _tight(right)) for op, right in reversed(tail)
+            )
+            return _Group(
+                "(", tuple(terms), ")", Span(terms[0].span.start, terms[-1].span.end), True
+            )
+        if isinstance(expr, n.IfExpr):
+            parts = (
+                _Elem(expr.condition, _OR, "if ", "", _tight(expr.condition)),
+                _Elem(expr.then, _OR, "then ", "", _tight(expr.then)),
+                _Elem(expr.otherwise, 0, "else ", "", _tight(expr.otherwise)),
+            )
+            return _Group("(", parts, ")", Span(_tight(expr).start, parts[-1].span.end), True)
+        if isinstance(expr, n.Call) and expr.args:
+            span = _span(expr)
+            opening = self.masked.find("(", span.start + len(expr.function.text), span.end)
+            inner = Span(opening + 1, span.end - 1) if opening >= 0 else None
+            return _Group(f"{expr.function.text}(", self.listed(expr.args), ")", inner)
+        if isinstance(expr, n.ListExpr) and expr.items:
+            span = _span(expr)
+            return _Group("[", self.listed(expr.items), "]", Span(span.start + 1, span.end - 1))
+        return None
+
+    def listed(self, items: tuple[n.Expr, ...]) -> tuple[_Elem, ...]:
+        last = len(items) - 1
+        return tuple(
+            _Elem(item, 0, "", "," if i < last else "", _tight(item))
+            for i, item in enumerate(items)
+        )
+
+    def explode(
+        self, indent: int, prefix: str, group: _Group, suffix: str, comments: list[n.Comment]
+    ) -> list[str]:
+        pad = INDENT * indent
+        inner = INDENT * (indent + 1)
+        dist = _distribute(comments, self.regions(group))
+        lines = _with_trailing([pad + prefix + group.opener], dist.opener)
+        for index, elem in enumerate(group.elems):
+            lines.extend(inner + _text(c) for c in dist.leading[index])
+            body = self.layout(
+                elem.expr, elem.level, indent + 1, elem.prefix, elem.suffix, dist.interior[index]
+            )
+            lines.extend(_with_trailing(body, dist.trailing[index]))
+        lines.extend(inner + _text(c) for c in dist.dangling)
+        lines.append(pad + group.closer + suffix)
+        return lines
+
+    def regions(self, group: _Group) -> list[Span]:
+        spans = [e.span for e in group.elems]
+        return spans if group.inner is None else self.widen(spans, group.inner)
+
+    def widen(self, spans: list[Span], inner: Span) -> list[Span]:
+        """Each element's span grown to the parentheses around it: between two elements
+        the source holds only `)`s of the first, the separator, and `(`s of the second."""
+        text = self.masked
+        starts = [s.start for s in spans]
+        ends = [s.end for s in spans]
+        for index, span in enumerate(spans):
+            low = inner.start if index == 0 else spans[index - 1].end
+            at = span.start
+            while at > low and text[at - 1] in " \t\r\n\f(":
+                at -= 1
+                if text[at] == "(":
+                    starts[index] = at
+            high = inner.end if index == len(spans) - 1 else spans[index + 1].start
+            at = span.end
+            while at < high and text[at] in " \t\r\n\f)":
+                at += 1
+                if text[at - 1] == ")":
+                    ends[index] = at
+        return [Span(start, end) for start, end in zip(starts, ends, strict=True)]
+
+    # ---- expressions: one line -----------------------------------------------------------
+
+    def expr(self, expr: n.Expr, level: int) -> str:
+        """The expression's text, parenthesized if it binds looser than `level` needs."""
+        text, precedence = self.render(expr)
+        return f"({text})" if precedence < level else text
+
+    def string(self, node: n.String) -> str:
+        written = self.source(node.span, _STRING_RE)
+        if written is not None:
+            return written
+        escaped = node.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+
+    def render(self, expr: n.Expr) -> tuple[str, int]:
+        if isinstance(expr, n.Number):
+            return self.source(expr.span, _NUMBER_RE) or format_number(expr.value), _ATOM
+        if isinstance(expr, n.String):
+            return self.string(expr), _ATOM
+        if isinstance(expr, n.Bool):
+            return ("true" if expr.value else "false"), _ATOM
+        if isinstance(expr, n.NoneLit):
+            return "none", _ATOM
+        if isinstance(expr, n.MoneyLit):
+            written = self.source(expr.span, _MONEY_RE)
+            if written is not None:
+                return re.sub(r"[ \t]+", " ", written), _ATOM
+            amount = expr.value.amount
+            if amount == amount.to_integral_value():
+                amount = amount.to_integral_value()
+            text = f"{amount:f} {expr.value.currency}"
+            return text, _UNARY if text.startswith("-") else _ATOM
+        if isinstance(expr, n.PercentLit):
+            text = self.source(expr.span, _PERCENT_RE) or str(expr.value)
+            return text, _UNARY if text.startswith("-") else _ATOM
+        if isinstance(expr, n.DurationLit):
+            return self.source(expr.span, _DURATION_RE) or str(expr.value), _ATOM
+        if isinstance(expr, n.ListExpr):
+            return "[" + ", ".join(self.expr(item, 0) for item in expr.items) + "]", _ATOM
+        if isinstance(expr, n.CaseRef):
+            return f"case.{expr.field.text}", _ATOM
+        if isinstance(expr, n.EventRef):
+            return f"event.{expr.field.text}", _ATOM
+        if isinstance(expr, n.OfferRef):
+            return f"offer.{expr.field.text}", _ATOM
+        if isinstance(expr, n.TriggerRef):
+            return "trigger", _ATOM
+        if isinstance(expr, n.ElapsedRef):
+            return "elapsed", _ATOM
+        if isinstance(expr, n.NowRef):
+            return "now", _ATOM
+        if isinstance(expr, n.ConstRef):
+            return expr.name.text, _ATOM
+        if isinstance(expr, n.Call):
+            args = ", ".join(self.expr(arg, 0) for arg in expr.args)
+            return f"{expr.function.text}({args})", _ATOM
+        if isinstance(expr, n.Negate):
+            operand = self.expr(expr.operand, _UNARY)
+            return ("- " if operand.startswith("-") else "-") + operand, _UNARY
+        if isinstance(expr, n.Not):
+            return f"not {self.expr(expr.operand, _NOT)}", _NOT
+        if isinstance(expr, n.Arith):
+            level = _SUM if expr.op in ("+", "-") else _PRODUCT
+            left, right = self.expr(expr.left, level), self.expr(expr.right, level + 1)
+            return f"{left} {expr.op} {right}", level
+        if isinstance(expr, n.Of):
+            return f"{self.expr(expr.percent, _UNARY)} of {self.expr(expr.base, _OF)}", _OF
+        if isinstance(expr, n.Compare):
+            left, right = self.expr(expr.left, _SUM), self.expr(expr.right, _SUM)
+            return f"{left} {expr.op} {right}", _CMP
+        if isinstance(expr, n.IsNone):
+            suffix = "is not none" if expr.negated else "is none"
+            return f"{self.expr(expr.operand, _SUM)} {suffix}", _CMP
+        if isinstance(expr, n.BoolOp):
+            level = _OR if expr.op == "or" else _AND
+            left, right = self.expr(expr.left, level), self.expr(expr.right, level + 1)
+            return f"{left} {expr.op} {right}", level
+        if isinstance(expr, n.IfExpr):
+            condition = self.expr(expr.condition, _OR)
+            then = self.expr(expr.then, _OR)
+            return f"if {condition} then {then} else {self.expr(expr.otherwise, 0)}", 0
+        raise TypeError(f"not an expression node: {expr!r}")

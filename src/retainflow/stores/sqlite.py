@@ -1,0 +1,1317 @@
+"""The SQLite store: the engine's state in one database file, one transaction per call.
+
+Input/output: the `Store` Protocol of `retainflow.stores.base`, on a file that several
+engines (threads or processes) may share:
+
+    store = SQLiteStore("retainflow.db")
+    engine = retainflow.Engine([wf], store=store)
+
+Each engine call runs in one `BEGIN IMMEDIATE ... COMMIT`: the call reads and writes under
+the database's write lock, so a timer is claimed (deleted) by exactly one engine and an
+event id is checked and recorded by exactly one engine; a process killed at any instant
+leaves either the whole call or none of it (WAL). The database holds:
+
+- `cases`: one row per case id, its `CaseState` as a pickle of plain values (see "Codec");
+- `instances`: one row per instance (status, step, phase, version, next timer), kept in
+  step with the case states, for listings, reports and the version checks;
+- `timers`: the pending timers, indexed by (time, creation sequence);
+- `ledger`: the compensation grants, indexed by (client, time);
+- `log`: the append-only event log: per call and case, the inputs and timers applied
+  (history entries) and the actions emitted; per `advance`, the clock move;
+- `clock`: the store clock, the next timer sequence number, the last transaction number;
+- `workflows`: the source of every workflow version an engine was given;
+- `meta`: facts about the file (schema history).
+
+The schema is versioned with `PRAGMA user_version` (and marked as a retainflow file with
+`PRAGMA application_id`); `MIGRATIONS` upgrade older files on open, and a file written by a
+newer retainflow is refused with `SchemaVersionError`. docs/store.md has the details.
+
+Codec: case states are pickled with a restricted pickler, not with `state.dumps` (JSON):
+it is 5-10x faster both ways (the per-timer cost of `advance` is dominated by it). Only
+plain values and the attrs classes of `retainflow.runtime.state` and `retainflow.values`
+can be written (anything else is an error when saving, not when reading), each class
+stored with its field names, so a field added later with a default reads old rows; and
+only those classes, `datetime`, `Decimal` and time zones can be read back (no code runs).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import io
+import json
+import operator
+import os
+import pickle
+import sqlite3
+import sys
+import threading
+import time
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from retainflow import __version__
+from retainflow import values as _values
+from retainflow.ledger import Grant
+from retainflow.runtime import state as _state
+from retainflow.runtime.state import CaseState
+from retainflow.stores.base import DueTimer, StoreTransaction, WorkflowSource
+from retainflow.values import Money, to_json_value
+
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "InstanceRow",
+    "LogEntry",
+    "SQLiteStore",
+    "SchemaVersionError",
+    "StoreBusy",
+    "StoreError",
+    "VersionConflict",
+]
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """A store file that cannot be used (missing, not a retainflow store, unreadable)."""
+
+
+class SchemaVersionError(StoreError):
+    """The file's schema is newer than this retainflow knows: upgrade retainflow."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the database's lock for longer than the busy timeout."""
+
+
+class VersionConflict(StoreError, ValueError):
+    """A changed workflow text under a version number that has instances in the store."""
+
+
+# ---- schema ----------------------------------------------------------------------------------
+
+# A retainflow store file says so in its header ("RFlw").
+APPLICATION_ID = 0x52466C77
+
+# MIGRATIONS[i] takes a file from schema version i to i + 1, in one transaction. Append,
+# never edit: a file records how far it went in `PRAGMA user_version`.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE clock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            now INTEGER,
+            next_seq INTEGER NOT NULL,
+            tx INTEGER NOT NULL
+        )""",
+        "INSERT INTO clock (id, now, next_seq, tx) VALUES (1, NULL, 0, 0)",
+        """CREATE TABLE workflows (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            source TEXT NOT NULL,
+            path TEXT,
+            PRIMARY KEY (name, version)
+        )""",
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            case_id TEXT NOT NULL UNIQUE,
+            state BLOB NOT NULL,
+            tx INTEGER NOT NULL
+        )""",
+        """CREATE TABLE instances (
+            case_id TEXT NOT NULL,
+            workflow TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            step TEXT,
+            phase TEXT NOT NULL,
+            trigger TEXT,
+            outcome TEXT,
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            clock INTEGER NOT NULL,
+            next_at INTEGER,
+            next_timer TEXT,
+            client TEXT,
+            PRIMARY KEY (case_id, workflow, number)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX instances_version ON instances (workflow, version)",
+        """CREATE TABLE timers (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            case_id TEXT NOT NULL
+        )""",
+        # Entries are (at, rowid = seq): the firing order, and `next_wakeup` reads one.
+        "CREATE INDEX timers_due ON timers (at)",
+        """CREATE TABLE ledger (
+            id INTEGER PRIMARY KEY,
+            client TEXT,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            case_id TEXT,
+            workflow TEXT,
+            label TEXT,
+            instance INTEGER,
+            tx INTEGER NOT NULL
+        )""",
+        "CREATE INDEX ledger_client ON ledger (coalesce(client, ''), at)",
+        """CREATE TABLE log (
+            id INTEGER PRIMARY KEY,
+            tx INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            case_id TEXT,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX log_case ON log (case_id)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_INPUT_KINDS = frozenset({"submission", "event", "duplicate", "move", "cancel"})
+
+# ---- time ------------------------------------------------------------------------------------
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+
+
+def _us(at: dt.datetime) -> int:
+    """An aware time as integer microseconds since the epoch (the column form)."""
+    return (at - _EPOCH) // _US
+
+
+def _time(us: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=us)
+
+
+def _opt_us(at: dt.datetime | None) -> int | None:
+    return None if at is None else (at - _EPOCH) // _US
+
+
+def _opt_time(us: int | None) -> dt.datetime | None:
+    return None if us is None else _EPOCH + dt.timedelta(microseconds=us)
+
+
+# ---- codec -----------------------------------------------------------------------------------
+
+
+def _codec_classes() -> list[type[Any]]:
+    classes: list[type[Any]] = []
+    for module in (_state, _values):
+        for value in vars(module).values():
+            if isinstance(value, type) and attrs.has(value) and value.__module__ == module.__name__:
+                classes.append(value)
+    return classes
+
+
+def _layout_key(cls: type[Any]) -> str:
+    return cls.__name__ + ":" + ",".join(a.name for a in attrs.fields(cls))
+
+
+def _getter(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda obj: (get(obj),)
+    return get
+
+
+# class -> (layout key, field getter); layout key -> constructor taking the field values.
+_WRITE: dict[type[Any], tuple[str, Callable[[Any], tuple[Any, ...]]]] = {}
+_READ: dict[str, Callable[..., Any]] = {}
+_BY_NAME: dict[str, type[Any]] = {}
+for _cls in _codec_classes():
+    _names = tuple(a.name for a in attrs.fields(_cls))
+    _WRITE[_cls] = (_layout_key(_cls), _getter(_names))
+    _BY_NAME[_cls.__name__] = _cls
+    if all(a.init and a.alias == a.name for a in attrs.fields(_cls)):
+        _READ[_layout_key(_cls)] = _cls
+
+
+def _build(key: str, values: tuple[Any, ...]) -> Any:
+    """Rebuild one attrs object from its stored layout key and field values."""
+    make = _READ.get(key)
+    if make is None:
+        make = _READ[key] = _other_layout(key)
+    return make(*values)
+
+
+def _other_layout(key: str) -> Callable[..., Any]:
+    """A constructor for a layout written by another version of retainflow's classes:
+    fields that are gone are dropped, fields added since take their defaults."""
+    name, _, fields = key.partition(":")
+    cls = _BY_NAME.get(name)
+    if cls is None:
+        raise StoreError(f"a case state holds a {name}, which this retainflow does not know")
+    stored = fields.split(",") if fields else []
+    known = {a.name: a for a in attrs.fields(cls)}
+    missing = [
+        n for n, a in known.items() if n not in stored and a.default is attrs.NOTHING and a.init
+    ]
+    if missing:
+        raise StoreError(
+            f"a case state's {name} lacks {', '.join(missing)}: it was written by another "
+            "retainflow version that this one cannot read"
+        )
+
+    def make(*values: Any) -> Any:
+        kwargs = {known[n].alias: v for n, v in zip(stored, values, strict=True) if n in known}
+        return cls(**kwargs)
+
+    return make
+
+
+def _zone(key: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(key)
+
+
+_READABLE: dict[tuple[str, str], Any] = {
+    ("datetime", "datetime"): dt.datetime,
+    ("datetime", "date"): dt.date,
+    ("datetime", "time"): dt.time,
+    ("datetime", "timedelta"): dt.timedelta,
+    ("datetime", "timezone"): dt.timezone,
+    ("decimal", "Decimal"): Decimal,
+    (__name__, "_build"): _build,
+    (__name__, "_zone"): _zone,
+}
+
+
+class _Reducers(dict[type[Any], Callable[[Any], Any]]):
+    """The pickler's dispatch table: how each storable type is written (C reducers for
+    times and decimals); any other type is an error when saving, not when reading."""
+
+    def __missing__(self, cls: type[Any]) -> Callable[[Any], Any]:
+        raise pickle.PicklingError(
+            f"a case state may hold plain values only, not a {cls.__module__}.{cls.__qualname__}"
+        )
+
+
+def _attrs_reducer(key: str, get: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any], Any]:
+    return lambda obj: (_build, (key, get(obj)))
+
+
+_REDUCERS = _Reducers()
+for _cls, (_key, _get) in _WRITE.items():
+    _REDUCERS[_cls] = _attrs_reducer(_key, _get)
+for _plain in (dt.datetime, dt.date, dt.time, dt.timedelta, dt.timezone, Decimal):
+    _REDUCERS[_plain] = operator.methodcaller("__reduce_ex__", 5)  # keeps `fold`
+_REDUCERS[zoneinfo.ZoneInfo] = lambda zone: (_zone, (zone.key,))
+
+
+class _Pickler(pickle.Pickler):
+    dispatch_table = _REDUCERS
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        found = _READABLE.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"a case state may not refer to {module}.{name}")
+        return found
+
+
+def dump_state(state: CaseState) -> bytes:
+    """A case state as the bytes the `cases` table holds."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=5).dump(state)
+    return buffer.getvalue()
+
+
+def load_state(data: bytes) -> CaseState:
+    """The inverse of `dump_state` (only plain values and retainflow's classes load)."""
+    state = _Unpickler(io.BytesIO(data)).load()
+    if not isinstance(state, CaseState):
+        raise StoreError("a row of the cases table does not hold a case state")
+    return state
+
+
+# ---- log bodies ------------------------------------------------------------------------------
+
+
+_ZERO = dt.timedelta(0)
+
+
+def _iso(at: dt.datetime) -> str:
+    """`format_time` (UTC, `Z`, microseconds only when present), on the fast path."""
+    if at.utcoffset() != _ZERO:
+        at = at.astimezone(dt.UTC)
+    return at.isoformat()[:-6] + "Z"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _iso(value)
+    if isinstance(value, Money | _values.Percent | _values.Duration | Decimal | dt.timedelta):
+        return to_json_value(value)
+    if isinstance(value, set | frozenset):
+        return sorted((to_json_value(v) for v in value), key=str)
+    if attrs.has(type(value)):
+        return {a.name: getattr(value, a.name) for a in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return dict(value)
+    return to_json_value(value)
+
+
+def _json(body: Any) -> str:
+    try:
+        return json.dumps(body, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    except (TypeError, ValueError):  # keys json cannot take: render everything as text
+        return json.dumps(to_json_value(body), ensure_ascii=False, separators=(",", ":"))
+
+
+def _history_dict(entry: Any) -> Any:
+    if isinstance(entry, tuple):
+        convert = getattr(_state, "history_entry", None)
+        if convert is not None:
+            return convert(entry)
+    return entry
+
+
+def _entry_kind(entry: Any) -> str | None:
+    if isinstance(entry, tuple) and len(entry) > 1:
+        return str(entry[1])
+    if isinstance(entry, Mapping):
+        kind = entry.get("kind")
+        return None if kind is None else str(kind)
+    return None
+
+
+def _entry_at(entry: Any) -> dt.datetime | None:
+    at = entry[0] if isinstance(entry, tuple) and entry else None
+    if isinstance(entry, Mapping):
+        at = entry.get("at")
+    return at if isinstance(at, dt.datetime) else None
+
+
+# ---- rows --------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class InstanceRow:
+    """One row of the `instances` table: what a listing shows without loading the case."""
+
+    case: str
+    workflow: str
+    number: int
+    version: int
+    status: str  # active ended cancelled error
+    step: str | None
+    phase: str  # sleeping pending waiting, or '' (ended)
+    trigger: str | None
+    outcome: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    clock: dt.datetime
+    next_at: dt.datetime | None  # the instance's earliest pending timer
+    next_timer: str | None  # its kind (and SLA name): due, wait, every, sla_due:resolution
+    client: str | None
+
+
+@attrs.frozen
+class LogEntry:
+    """One row of the event log: transaction, time, kind, case, and what happened."""
+
+    id: int
+    tx: int
+    at: dt.datetime
+    kind: str
+    case: str | None
+    body: Any
+
+
+_InstKey = tuple[str, int]
+_InstTuple = tuple[Any, ...]
+
+
+def _instance_tuples(state: CaseState) -> dict[_InstKey, _InstTuple]:
+    """The `instances` rows of a case (column order), by (workflow, number)."""
+    client = state.data.get("client")
+    client = client if isinstance(client, str) else None
+    nexts: dict[_InstKey, tuple[dt.datetime, int, str]] = {}
+    for timer in state.timers.values():
+        if timer.instance is None:
+            continue
+        key = (timer.workflow, timer.instance)
+        kind = timer.kind if timer.name is None else f"{timer.kind}:{timer.name}"
+        found = nexts.get(key)
+        if found is None or (timer.at, timer.seq) < found[:2]:
+            nexts[key] = (timer.at, timer.seq, kind)
+    rows: dict[_InstKey, _InstTuple] = {}
+    for flow in state.flows.values():
+        for inst in flow.instances:
+            key = (inst.workflow, inst.number)
+            nxt = nexts.get(key) if inst.status == "active" else None
+            rows[key] = (
+                state.case_id,
+                inst.workflow,
+                inst.number,
+                inst.version,
+                inst.status,
+                inst.step,
+                inst.phase,
+                inst.trigger,
+                inst.outcome,
+                _us(inst.started_at),
+                _opt_us(inst.ended_at),
+                _us(inst.clock),
+                None if nxt is None else _us(nxt[0]),
+                None if nxt is None else nxt[2],
+                client,
+            )
+    return rows
+
+
+def _action_counts(state: CaseState) -> dict[_InstKey, int]:
+    return {
+        (inst.workflow, inst.number): len(inst.actions)
+        for flow in state.flows.values()
+        for inst in flow.instances
+    }
+
+
+def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
+    return InstanceRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        _time(row[9]),
+        _opt_time(row[10]),
+        _time(row[11]),
+        _opt_time(row[12]),
+        row[13],
+        row[14],
+    )
+
+
+def _grant_row(grant: Grant, tx: int) -> tuple[Any, ...]:
+    return (
+        grant.client,
+        _us(grant.at),
+        grant.kind,
+        str(grant.amount.amount),
+        grant.amount.currency,
+        grant.case,
+        grant.workflow,
+        grant.label,
+        grant.instance,
+        tx,
+    )
+
+
+def _row_to_grant(row: Sequence[Any]) -> Grant:
+    return Grant(
+        _time(row[1]),
+        row[0],
+        row[2],
+        Money(Decimal(row[3]), row[4]),
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+    )
+
+
+_GRANT_COLUMNS = "client, at, kind, amount, currency, case_id, workflow, label, instance"
+
+
+# ---- the transaction -----------------------------------------------------------------------
+
+
+class _Entry:
+    """A case loaded in a transaction, with what it was when loaded or last written."""
+
+    __slots__ = ("actions", "dirty", "history", "rowid", "rows", "state")
+
+    def __init__(self, state: CaseState, rowid: int | None) -> None:
+        self.state = state
+        self.rowid = rowid
+        self.dirty = False
+        if rowid is None:
+            self.history = 0
+            self.actions: dict[_InstKey, int] = {}
+            self.rows: dict[_InstKey, _InstTuple] = {}
+        else:
+            self.history = len(state.history)
+            self.actions = _action_counts(state)
+            self.rows = _instance_tuples(state)
+
+
+class _Transaction:
+    """The reads and writes of one engine call (`StoreTransaction`), on one connection.
+
+    Case states are kept by identity for the transaction (a case is decoded once, however
+    many of its timers fire) and written back in batches; the timer index is read in
+    batches in firing order; memory stays bounded by `batch` whatever the call does.
+    """
+
+    def __init__(self, store: SQLiteStore, conn: sqlite3.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.batch = store.batch
+        self.cache = store.cache
+        self.nested = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget everything not yet written (a new transaction, or after a rollback)."""
+        now, next_seq, tx = self.conn.execute(
+            "SELECT now, next_seq, tx FROM clock WHERE id = 1"
+        ).fetchone()
+        self.clock: dt.datetime | None = _opt_time(now)
+        self.clock_dirty = False
+        self.seq = int(next_seq)
+        self.seq_saved = self.seq
+        self.tx_no = int(tx) + 1  # this transaction's number, if it writes anything
+        self.wrote = False
+        self.cases: dict[str, _Entry] = {}
+        self.dirty: list[_Entry] = []
+        self.inputs = 0  # history entries of inputs written (0 for an advance)
+        self.fired = 0
+        self.clock_before = self.clock
+        # timers not yet written, and timer rows to delete
+        self.timer_inserts: dict[int, tuple[int, int, str]] = {}
+        self.timer_deletes: list[int] = []
+        # the due-timer buffer: rows read from the index in firing order, not yet popped
+        self.due: list[tuple[int, int, str]] = []
+        self.due_pos = 0
+        self.due_seqs: set[int] = set()
+        self.due_skip: set[int] = set()
+        self.due_upto: tuple[int, int] | None = None  # the last (at, seq) read from the index
+        self.due_done_until: int | None = None  # every row up to this time has been read
+        self.seed_counts: dict[tuple[Any, ...], int] = {}
+
+    # -- clock and sequence --
+
+    def get_clock(self) -> dt.datetime | None:
+        return self.clock
+
+    def set_clock(self, at: dt.datetime) -> None:
+        self.clock = at
+        self.clock_dirty = True
+
+    def take_seq(self) -> int:
+        return self.seq
+
+    def put_seq(self, next_seq: int) -> None:
+        if next_seq > self.seq:
+            self.seq = next_seq
+
+    # -- cases --
+
+    def load_case(self, case_id: str) -> CaseState | None:
+        entry = self.cases.get(case_id)
+        if entry is not None:
+            return entry.state
+        row = self.conn.execute(
+            "SELECT id, state FROM cases WHERE case_id = ?", (case_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        state = load_state(row[1])
+        if state.case_id != case_id:
+            raise StoreError(f"the row of case {case_id} holds case {state.case_id}")
+        self.cases[case_id] = _Entry(state, row[0])
+        self.store.stats["cases_loaded"] += 1
+        if len(self.cases) > self.cache:
+            self._evict()
+        return state
+
+    def save_case(self, state: CaseState) -> None:
+        entry = self.cases.get(state.case_id)
+        if entry is None:
+            entry = self.cases[state.case_id] = _Entry(state, None)
+        elif entry.state is not state:
+            raise RuntimeError(
+                f"case {state.case_id}: a second copy of its state was saved in one transaction"
+            )
+        if not entry.dirty:
+            entry.dirty = True
+            self.dirty.append(entry)
+            if len(self.dirty) >= self.batch:
+                self.flush_cases()
+
+    def _evict(self) -> None:
+        """Drop written cases that nothing outside the transaction holds, oldest first.
+
+        A state the engine still holds is never dropped (CPython's reference count: the
+        entry's and getrefcount's own), so it can never come back as a second copy."""
+        keep = self.cache * 3 // 4
+        for case_id in list(self.cases):
+            if len(self.cases) <= keep:
+                break
+            entry = self.cases[case_id]
+            if not entry.dirty and sys.getrefcount(entry.state) <= 2:
+                del self.cases[case_id]
+
+    # -- timers --
+
+    def add_timer(self, timer: DueTimer) -> None:
+        at = _us(timer.at)
+        row = (timer.seq, at, timer.case_id)
+        self.timer_inserts[timer.seq] = row
+        upto = self.due_upto
+        if upto is not None and (at, timer.seq) <= upto:
+            # behind the index position already read: it joins the buffer
+            bisect.insort(self.due, (at, timer.seq, timer.case_id), lo=self.due_pos)
+            self.due_seqs.add(timer.seq)
+        elif self.due_done_until is not None and at <= self.due_done_until:
+            self.due_done_until = None
+        if len(self.timer_inserts) + len(self.timer_deletes) >= self.batch:
+            self.flush_timers()
+
+    def cancel_timer(self, seq: int) -> None:
+        if self.timer_inserts.pop(seq, None) is None:
+            self.timer_deletes.append(seq)
+        if seq in self.due_seqs:
+            self.due_skip.add(seq)
+        if len(self.timer_deletes) >= self.batch:
+            self.flush_timers()
+
+    def pop_due(self, until: dt.datetime) -> DueTimer | None:
+        limit = _us(until)
+        while True:
+            if self.due_pos < len(self.due):
+                at, seq, case_id = self.due[self.due_pos]
+                if at > limit:
+                    return None
+                self.due_pos += 1
+                if seq in self.due_skip:
+                    continue
+                if self.timer_inserts.pop(seq, None) is None:
+                    self.timer_deletes.append(seq)
+                self.fired += 1
+                self.store.stats["timers_fired"] += 1
+                return DueTimer(_time(at), seq, case_id)
+            if self.due_done_until is not None and limit <= self.due_done_until:
+                return None
+            if not self._read_due(limit):
+                return None
+
+    def _read_due(self, limit: int) -> bool:
+        """Read the next batch of due timers from the index; False when there is none."""
+        self.flush_timers()
+        if self.due_upto is None:
+            rows = self.conn.execute(
+                "SELECT at, seq, case_id FROM timers WHERE at <= ? ORDER BY at, seq LIMIT ?",
+                (limit, self.batch),
+            ).fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT at, seq, case_id FROM timers WHERE at <= ? AND (at, seq) > (?, ?) "
+                "ORDER BY at, seq LIMIT ?",
+                (limit, *self.due_upto, self.batch),
+            ).fetchall()
+        self.due = rows
+        self.due_pos = 0
+        self.due_seqs = {row[1] for row in rows}
+        self.due_skip = set()
+        if len(rows) < self.batch:
+            self.due_done_until = limit
+        if not rows:
+            return False
+        self.due_upto = (rows[-1][0], rows[-1][1])
+        return True
+
+    def next_wakeup(self) -> dt.datetime | None:
+        self.flush_timers()
+        row = self.conn.execute("SELECT at FROM timers ORDER BY at, seq LIMIT 1").fetchone()
+        return None if row is None else _time(row[0])
+
+    # -- ledger --
+
+    def grants(self, client: str) -> Sequence[Grant]:
+        rows = self.conn.execute(
+            f"SELECT {_GRANT_COLUMNS} FROM ledger WHERE coalesce(client, '') = ? ORDER BY at, id",
+            (client,),
+        ).fetchall()
+        return [_row_to_grant(row) for row in rows]
+
+    def add_grant(self, grant: Grant) -> None:
+        row = _grant_row(grant, self.tx_no)
+        if grant.instance is None:
+            # An earlier grant given to the ledger (`seed`, `run --ledger`): seeding the
+            # same grants again (a second `run --store`) must not count them twice.
+            key = row[:-1]
+            count = self.seed_counts[key] = self.seed_counts.get(key, 0) + 1
+            (present,) = self.conn.execute(
+                "SELECT count(*) FROM ledger WHERE coalesce(client, '') = coalesce(?, '') "
+                "AND client IS ? AND at = ? AND kind = ? AND amount = ? AND currency = ? "
+                "AND case_id IS ? AND workflow IS ? AND label IS ? AND instance IS NULL",
+                (row[0], *row[:8]),
+            ).fetchone()
+            if present >= count:
+                return
+        self.conn.execute(
+            f"INSERT INTO ledger ({_GRANT_COLUMNS}, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        self.wrote = True
+
+    # -- writing --
+
+    def flush_timers(self) -> None:
+        if self.timer_inserts:
+            self.conn.executemany(
+                "INSERT INTO timers (seq, at, case_id) VALUES (?, ?, ?)",
+                list(self.timer_inserts.values()),
+            )
+            self.timer_inserts = {}
+            self.wrote = True
+        if self.timer_deletes:
+            self.conn.executemany(
+                "DELETE FROM timers WHERE seq = ?", [(seq,) for seq in self.timer_deletes]
+            )
+            self.timer_deletes = []
+            self.wrote = True
+
+    def flush_cases(self) -> None:
+        """Write every changed case: its state, its instance rows, its log row."""
+        if not self.dirty:
+            return
+        tx = self.tx_no
+        updates: list[tuple[bytes, int, int]] = []
+        inst_rows: list[_InstTuple] = []
+        log_rows: list[tuple[int, int, str, str, str]] = []
+        conn = self.conn
+        for entry in self.dirty:
+            state = entry.state
+            data = dump_state(state)
+            if entry.rowid is None:
+                entry.rowid = conn.execute(
+                    "INSERT INTO cases (case_id, state, tx) VALUES (?, ?, ?) "
+                    "ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, tx = excluded.tx "
+                    "RETURNING id",
+                    (state.case_id, data, tx),
+                ).fetchone()[0]
+            else:
+                updates.append((data, tx, entry.rowid))
+            rows = _instance_tuples(state)
+            for key, row in rows.items():
+                if entry.rows.get(key) != row:
+                    inst_rows.append(row)
+            entry.rows = rows
+            log = self._log_row(entry)
+            if log is not None:
+                log_rows.append(log)
+            entry.dirty = False
+        self.store.stats["cases_saved"] += len(self.dirty)
+        self.dirty = []
+        if updates:
+            conn.executemany("UPDATE cases SET state = ?, tx = ? WHERE id = ?", updates)
+        if inst_rows:
+            conn.executemany(
+                "INSERT OR REPLACE INTO instances VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inst_rows,
+            )
+        if log_rows:
+            conn.executemany(
+                "INSERT INTO log (tx, at, kind, case_id, body) VALUES (?, ?, ?, ?, ?)", log_rows
+            )
+        self.wrote = True
+        if len(self.cases) > self.cache:
+            self._evict()
+
+    def _log_row(self, entry: _Entry) -> tuple[int, int, str, str, str] | None:
+        """What this transaction did to the case since it was loaded (or last written)."""
+        state = entry.state
+        history = state.history[entry.history :]
+        entry.history = len(state.history)
+        actions: list[dict[str, Any]] = []
+        counts = entry.actions
+        for flow in state.flows.values():
+            for inst in flow.instances:
+                key = (inst.workflow, inst.number)
+                done = counts.get(key, 0)
+                if len(inst.actions) > done:
+                    for action in inst.actions[done:]:
+                        actions.append(
+                            {
+                                "workflow": inst.workflow,
+                                "instance": inst.number,
+                                "at": action.at,
+                                "step": action.step,
+                                "name": action.name,
+                                "args": action.args,
+                            }
+                        )
+                    counts[key] = len(inst.actions)
+        if not history and not actions:
+            return None
+        # The row is named after the input the call applied to the case, else after the
+        # first timer that fired for it (timers due before an input fire first).
+        kind = "trace"
+        at: dt.datetime | None = None
+        for item in history:
+            item_kind = _entry_kind(item)
+            if item_kind in _INPUT_KINDS:
+                kind, at = item_kind, _entry_at(item)
+                self.inputs += 1
+                break
+            if kind == "trace" and item_kind is not None and item_kind != "trace":
+                kind, at = item_kind, _entry_at(item)
+        if at is None:
+            at = _entry_at(history[0]) if history else actions[0]["at"]
+        if at is None:
+            at = self.clock or _EPOCH
+        body = {"history": [_history_dict(item) for item in history], "actions": actions}
+        return (self.tx_no, _us(at), kind, state.case_id, _json(body))
+
+    def flush(self) -> None:
+        """Write everything pending (before a savepoint, and at commit)."""
+        self.flush_timers()
+        self.flush_cases()
+        if self.clock_dirty or self.seq != self.seq_saved:
+            self.wrote = True
+        if not self.wrote:
+            return
+        if self.clock_dirty and self.inputs == 0 and self.clock != self.clock_before:
+            self.conn.execute(
+                "INSERT INTO log (tx, at, kind, case_id, body) VALUES (?, ?, 'advance', NULL, ?)",
+                (
+                    self.tx_no,
+                    _us(self.clock) if self.clock is not None else 0,
+                    _json(
+                        {
+                            "from": self.clock_before,
+                            "to": self.clock,
+                            "fired": self.fired,
+                        }
+                    ),
+                ),
+            )
+        self.conn.execute(
+            "UPDATE clock SET now = ?, next_seq = ?, tx = ? WHERE id = 1",
+            (_opt_us(self.clock), self.seq, self.tx_no),
+        )
+        self.clock_dirty = False
+        self.clock_before = self.clock
+        self.seq_saved = self.seq
+        self.inputs = 0
+        self.fired = 0
+
+
+# ---- the store -------------------------------------------------------------------------------
+
+
+class _Local(threading.local):
+    conn: sqlite3.Connection | None = None
+    pid: int = 0
+    tx: _Transaction | None = None
+
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+class SQLiteStore:
+    """The engine's state in one SQLite file (see the module docstring and docs/store.md).
+
+    `synchronous="FULL"` (the default) makes every returned call survive a power loss too;
+    `"NORMAL"` survives any process crash but may lose the last calls on a power loss or
+    an OS crash (never corrupting the file), for several times the write throughput.
+    `busy_timeout` is how long a call waits for another writer (seconds) before
+    `StoreBusy`; `create=False` refuses a missing file; `batch` is how many changed case
+    states and timers a call keeps before writing them (and how many due timers it reads
+    per query), `cache` how many case states it keeps decoded: together they bound a
+    call's memory, however many timers it fires.
+    One object may be shared by threads (each gets its own connection).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = 30.0,
+        create: bool = True,
+        batch: int = 1000,
+        cache: int = 4096,
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        text = os.fspath(path)
+        if text == ":memory:" or text.startswith("file:"):
+            raise ValueError("SQLiteStore needs a file path (use MemoryStore() in memory)")
+        self.path = Path(text)
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: no such store")
+        self.synchronous: Synchronous = synchronous
+        self.busy_timeout = busy_timeout
+        self.batch = max(16, batch)
+        self.cache = max(2 * self.batch, cache)
+        self.stats: dict[str, int] = {
+            "transactions": 0,
+            "busy_retries": 0,
+            "cases_loaded": 0,
+            "cases_saved": 0,
+            "timers_fired": 0,
+        }
+        self._local = _Local()
+        self._migrate(self._connection())
+
+    def __repr__(self) -> str:
+        return f"<SQLiteStore {self.path}>"
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this thread's connection (another call opens a new one)."""
+        local = self._local
+        if local.conn is not None and local.pid == os.getpid() and local.tx is None:
+            local.conn.close()
+        local.conn = None
+
+    # -- connections --
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open and set up a connection (tests override this to inject faults)."""
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, cached_statements=64
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.path}: cannot be opened ({error})") from None
+        try:
+            self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
+        except sqlite3.DatabaseError as error:
+            conn.close()
+            raise StoreError(f"{self.path}: is not a retainflow store ({error})") from None
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        pid = os.getpid()
+        if local.conn is None or local.pid != pid:  # a forked child opens its own
+            local.conn = self._connect()
+            local.pid = pid
+            local.tx = None
+        return local.conn
+
+    def _retry(self, action: Callable[[], Any]) -> Any:
+        """Run `action`, retrying while another connection holds a lock (SQLITE_BUSY)."""
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.001
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as error:
+                text = str(error)
+                if "locked" not in text and "busy" not in text:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"{self.path}: another writer held the lock for more than "
+                        f"{self.busy_timeout:g}s"
+                    ) from None
+                self.stats["busy_retries"] += 1
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        app_id, version = self._header(conn)
+        if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+            return
+        self._check_header(conn, app_id, version)
+        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            app_id, version = self._header(conn)
+            self._check_header(conn, app_id, version)
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    (f"schema {number + 1}", f"retainflow {__version__}"),
+                )
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _header(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path}: is not a retainflow store ({error})") from None
+        return int(app_id), int(version)
+
+    def _check_header(self, conn: sqlite3.Connection, app_id: int, version: int) -> None:
+        if app_id != APPLICATION_ID:
+            (tables,) = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if app_id != 0 or version != 0 or tables:
+                raise StoreError(f"{self.path}: is an SQLite database but not a retainflow store")
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path}: the store's schema is version {version}, written by a newer "
+                f"retainflow; this retainflow ({__version__}) reads schema versions up to "
+                f"{SCHEMA_VERSION}: upgrade retainflow to use this store"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        return self._header(self._connection())[1]
+
+    # -- transactions --
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """One `BEGIN IMMEDIATE ... COMMIT`; a nested call is a savepoint of the outer one."""
+        conn = self._connection()
+        local = self._local
+        tx = local.tx
+        if tx is not None:
+            yield from self._nested(tx)
+            return
+        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            tx = _Transaction(self, conn)
+            local.tx = tx
+            yield tx
+            tx.flush()
+            conn.execute("COMMIT")
+            self.stats["transactions"] += 1
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            local.tx = None
+
+    def _nested(self, tx: _Transaction) -> Iterator[StoreTransaction]:
+        tx.flush()
+        tx.nested += 1
+        name = f"retainflow_{tx.nested}"
+        tx.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield tx
+        except BaseException:
+            tx.conn.execute(f"ROLLBACK TO {name}")
+            tx.conn.execute(f"RELEASE {name}")
+            tx._reset()
+            raise
+        else:
+            tx.conn.execute(f"RELEASE {name}")
+        finally:
+            tx.nested -= 1
+
+    # -- Store --------------------------------------------------------------------------------
+
+    def save_workflow(self, workflow: WorkflowSource) -> None:
+        """Keep a workflow version's source; a changed text under a version number that
+        has instances in the store is a `VersionConflict`."""
+        with self.transaction() as _:
+            conn = self._connection()
+            row = conn.execute(
+                "SELECT content_hash FROM workflows WHERE name = ? AND version = ?",
+                (workflow.name, workflow.version),
+            ).fetchone()
+            if row is not None and row[0] == workflow.content_hash:
+                return
+            if row is not None:
+                (count,) = conn.execute(
+                    "SELECT count(*) FROM instances WHERE workflow = ? AND version = ?",
+                    (workflow.name, workflow.version),
+                ).fetchone()
+                if count:
+                    where = f" in {workflow.path}" if workflow.path else ""
+                    raise VersionConflict(
+                        f"workflow {workflow.name} version {workflow.version}: the store "
+                        f"{self.path} holds {count} instance{'s' * (count != 1)} started on "
+                        f"another text of this version (sha256 {row[0][:12]}; this text is "
+                        f"{workflow.content_hash[:12]}). A changed workflow needs a new "
+                        f"version number: bump 'version {workflow.version}' to 'version "
+                        f"{workflow.version + 1}'{where}; instances in flight finish on the "
+                        "text they started with, new ones take the new version"
+                    )
+            conn.execute(
+                "INSERT OR REPLACE INTO workflows (name, version, content_hash, source, path) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    workflow.name,
+                    workflow.version,
+                    workflow.content_hash,
+                    workflow.source,
+                    workflow.path,
+                ),
+            )
+
+    def workflow_source(self, name: str, version: int) -> WorkflowSource | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT name, version, content_hash, source, path FROM workflows "
+                "WHERE name = ? AND version = ?",
+                (name, version),
+            )
+            .fetchone()
+        )
+        return None if row is None else WorkflowSource(*row)
+
+    def workflow_sources(self) -> list[WorkflowSource]:
+        """Every stored workflow version, by name and version."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT name, version, content_hash, source, path FROM workflows "
+                "ORDER BY name, version"
+            )
+            .fetchall()
+        )
+        return [WorkflowSource(*row) for row in rows]
+
+    def case_ids(self) -> Iterator[str]:
+        """Every case id, in first-submission order (read in pages: no lock is held)."""
+        last = 0
+        while True:
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT id, case_id FROM cases WHERE id > ? ORDER BY id LIMIT 1000", (last,)
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            for _, case_id in rows:
+                yield case_id
+            last = rows[-1][0]
+
+    def next_wakeup(self) -> dt.datetime | None:
+        tx = self._local.tx
+        if tx is not None and self._local.pid == os.getpid():
+            return tx.next_wakeup()
+        row = (
+            self._connection().execute("SELECT at FROM timers ORDER BY at, seq LIMIT 1").fetchone()
+        )
+        return None if row is None else _time(row[0])
+
+    # -- reading, for status displays, reports and tests ---------------------------------------
+
+    def clock(self) -> dt.datetime | None:
+        """The store clock (the latest time the engine moved to), or None."""
+        row = self._connection().execute("SELECT now FROM clock WHERE id = 1").fetchone()
+        return _opt_time(row[0])
+
+    def counts(self) -> dict[str, int]:
+        """Cases, instances by status, pending timers, grants and log entries."""
+        conn = self._connection()
+        out: dict[str, int] = {
+            "cases": conn.execute("SELECT count(*) FROM cases").fetchone()[0],
+            "instances": 0,
+        }
+        for status, count in conn.execute(
+            "SELECT status, count(*) FROM instances GROUP BY status ORDER BY status"
+        ):
+            out[status] = count
+            out["instances"] += count
+        out["timers"] = conn.execute("SELECT count(*) FROM timers").fetchone()[0]
+        out["grants"] = conn.execute("SELECT count(*) FROM ledger").fetchone()[0]
+        out["log"] = conn.execute("SELECT count(*) FROM log").fetchone()[0]
+        return out
+
+    def instances(
+        self, case_id: str | None = None, status: str | None = None
+    ) -> Iterator[InstanceRow]:
+        """Instance rows in first-submission order of their cases (read in pages)."""
+        conn = self._connection()
+        if case_id is not None:
+            rows = conn.execute(
+                "SELECT * FROM instances WHERE case_id = ? ORDER BY workflow, number", (case_id,)
+            ).fetchall()
+            for row in rows:
+                if status is None or row[4] == status:
+                    yield _row_to_instance(row)
+            return
+        last = 0
+        while True:
+            cases = conn.execute(
+                "SELECT id, case_id FROM cases WHERE id > ? ORDER BY id LIMIT 500", (last,)
+            ).fetchall()
+            if not cases:
+                return
+            marks = ",".join("?" * len(cases))
+            query = f"SELECT * FROM instances WHERE case_id IN ({marks})"
+            params: list[Any] = [c[1] for c in cases]
+            if status is not None:
+                query += " AND status = ?"
+                params.append(status)
+            found: dict[str, list[InstanceRow]] = {}
+            for row in conn.execute(query, params):
+                found.setdefault(row[0], []).append(_row_to_instance(row))
+            for _, case in cases:
+                yield from sorted(found.get(case, ()), key=lambda r: (r.workflow, r.number))
+            last = cases[-1][0]
+
+    def pending_timers(self, case_id: str | None = None) -> list[DueTimer]:
+        """The pending timers (of one case), in firing order."""
+        conn = self._connection()
+        if case_id is None:
+            rows = conn.execute("SELECT at, seq, case_id FROM timers ORDER BY at, seq")
+        else:
+            rows = conn.execute(
+                "SELECT at, seq, case_id FROM timers WHERE case_id = ? ORDER BY at, seq",
+                (case_id,),
+            )
+        return [DueTimer(_time(at), seq, case) for at, seq, case in rows]
+
+    def log(self, case_id: str | None = None, since: int = 0) -> list[LogEntry]:
+        """Event log entries (of one case), oldest first, with id above `since`."""
+        conn = self._connection()
+        if case_id is None:
+            rows = conn.execute(
+                "SELECT id, tx, at, kind, case_id, body FROM log WHERE id > ? ORDER BY id",
+                (since,),
+            )
+        else:
+            rows = conn.execute(
+                "SELECT id, tx, at, kind, case_id, body FROM log "
+                "WHERE case_id = ? AND id > ? ORDER BY id",
+                (case_id, since),
+            )
+        return [
+            LogEntry(row[0], row[1], _time(row[2]), row[3], row[4], json.loads(row[5]))
+            for row in rows
+        ]
+
+    def all_grants(self) -> list[Grant]:
+        """The whole ledger, oldest first (for reports)."""
+        rows = (
+            self._connection()
+            .execute(f"SELECT {_GRANT_COLUMNS} FROM ledger ORDER BY at, id")
+            .fetchall()
+        )
+        return [_row_to_grant(row) for row in rows]
