@@ -30,6 +30,13 @@ demo: $(STAMP)
 	@echo
 	@echo "== retainflow run $(DEMO_FLOW) $(DEMO_CASES) --format text"
 	@$(BIN)/retainflow run $(DEMO_FLOW) $(DEMO_CASES) --format text || test $$? -eq 1
+	@mkdir -p out
+	@$(BIN)/retainflow run $(DEMO_FLOW) $(DEMO_CASES) --format jsonl --out out/results.jsonl \
+		|| test $$? -eq 1
+	@$(BIN)/retainflow report out/results.jsonl --workflow $(DEMO_FLOW) --format html \
+		--out out/report.html
+	@echo
+	@echo "== retention report: $(CURDIR)/out/report.html"
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
