@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# The design folder `shared/` sits beside the project's root (DEVELOPERS.md).
-SHARED = ROOT.parent / "shared"
+# The design folder `shared/` sits beside the project's root (DEVELOPERS.md);
+# RETAINFLOW_SHARED points elsewhere when a checkout lives somewhere else.
+SHARED = Path(os.environ.get("RETAINFLOW_SHARED") or ROOT.parent / "shared")
 CONFORMANCE = SHARED / "conformance"
 COMPLETE_EXAMPLE = CONFORMANCE / "run" / "reactive_retention" / "reactive_retention.rflow"
 

@@ -24,15 +24,11 @@ from retainflow.caseio import check_case
 from retainflow.results import dumps_line
 from retainflow.runtime.batch import run_entries
 from retainflow.values import Money
+from tests.support import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW_PATHS = [
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "conformance"
-    / "run"
-    / "reactive_retention"
-    / "reactive_retention.rflow",
+    SHARED / "conformance" / "run" / "reactive_retention" / "reactive_retention.rflow",
     ROOT / "workflows" / "reactive_retention.rflow",
 ]
 WORKFLOW_PATH = next((p for p in WORKFLOW_PATHS if p.is_file()), None)

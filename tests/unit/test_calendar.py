@@ -31,8 +31,9 @@ from retainflow.calendar import (
     known_timezone,
     validate_intervals,
 )
+from tests.support import SHARED
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "calendar.yaml"
+CONFORMANCE = SHARED / "conformance" / "calendar.yaml"
 
 # --------------------------------------------------------------------------------------
 # TEMPORARY stand-in for the rflow parser: reads just the `calendar NAME { ... }` blocks

@@ -12,8 +12,8 @@ from test_engine_support import flow
 import retainflow
 from retainflow.compile import Deadline
 from retainflow.values import Duration, Money
+from tests.support import SHARED
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 EXAMPLE = SHARED / "conformance" / "run" / "reactive_retention" / "reactive_retention.rflow"
 
 

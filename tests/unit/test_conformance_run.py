@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ from retainflow.caseio import load_cases
 from retainflow.cli import main
 from retainflow.results import dumps_line
 from retainflow.runtime.batch import run_entries
+from tests.support import SHARED
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 EXAMPLE = SHARED / "conformance" / "run" / "reactive_retention"
 
 pytestmark = pytest.mark.skipif(not EXAMPLE.is_dir(), reason="shared/ is not beside the project")

@@ -30,8 +30,8 @@ from retainflow.render_graph import (
     to_mermaid,
 )
 from retainflow.source import Span
+from tests.support import SHARED
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 REACTIVE = SHARED / "conformance" / "run" / "reactive_retention" / "reactive_retention.rflow"
 
 

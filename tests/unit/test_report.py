@@ -21,8 +21,8 @@ from retainflow.report import (
     read_results,
     render_json,
 )
+from tests.support import SHARED
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 RUN = SHARED / "conformance" / "run" / "reactive_retention"
 RESULTS = RUN / "expected.jsonl"
 WORKFLOW = RUN / "reactive_retention.rflow"

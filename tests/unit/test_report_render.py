@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from retainflow.cli import main
 from retainflow.report import build_report, render_html, render_text
 from retainflow.report.charts import Series, bar_chart, histogram_bins, nice_step
+from tests.support import SHARED
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 RUN = SHARED / "conformance" / "run" / "reactive_retention"
 RESULTS = RUN / "expected.jsonl"
 WORKFLOW = RUN / "reactive_retention.rflow"

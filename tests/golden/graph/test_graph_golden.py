@@ -20,7 +20,8 @@ from retainflow.graph import build_graph
 from retainflow.render_graph import render
 
 HERE = Path(__file__).resolve().parent
-SHARED = Path(__file__).resolve().parents[4] / "shared"
+from tests.support import SHARED  # noqa: E402
+
 REACTIVE = SHARED / "conformance" / "run" / "reactive_retention" / "reactive_retention.rflow"
 REGENERATE = os.environ.get("RETAINFLOW_REGENERATE") == "1"
 EXTENSIONS = {"mermaid": "mmd", "dot": "dot", "json": "json"}
