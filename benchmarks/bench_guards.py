@@ -93,8 +93,13 @@ def hand_offer(env: Env) -> bool:
     return status is not None and status in STATUSES
 
 
-CASE = {"client": "acme", "tier": "gold", "arr": Money(120000, "USD"),
-        "csat": Decimal(3), "intent_to_leave": False}
+CASE = {
+    "client": "acme",
+    "tier": "gold",
+    "arr": Money(120000, "USD"),
+    "csat": Decimal(3),
+    "intent_to_leave": False,
+}
 GUARDS: list[tuple[str, Callable[[Env], bool], Env]] = [
     ('case.arr >= vip_arr and case.tier in ["gold", "platinum"]', hand_vip, Env(CASE)),
     ("case.intent_to_leave or case.csat <= 2", hand_at_risk, Env(CASE)),
@@ -112,8 +117,9 @@ def per_call_ns(function: Callable[[Env], Any], env: Env, number: int) -> float:
 def main() -> None:
     number = 200_000
     print(f"python {sys.version.split()[0]}, best of 7 x {number:,} calls, ns per evaluation")
-    header = (f"{'guard':<58} {'hand':>7} {'compiled':>9} {'ratio':>6}"
-              f" {'.function':>10} {'ratio':>6}")
+    header = (
+        f"{'guard':<58} {'hand':>7} {'compiled':>9} {'ratio':>6} {'.function':>10} {'ratio':>6}"
+    )
     print(header)
     print("-" * len(header))
     for text, hand, env in GUARDS:
@@ -122,8 +128,10 @@ def main() -> None:
         hand_ns = per_call_ns(hand, env, number)
         compiled_ns = per_call_ns(compiled, env, number)
         function_ns = per_call_ns(compiled.function, env, number)
-        print(f"{text:<58} {hand_ns:7.0f} {compiled_ns:9.0f} {compiled_ns / hand_ns:6.2f}"
-              f" {function_ns:10.0f} {function_ns / hand_ns:6.2f}")
+        print(
+            f"{text:<58} {hand_ns:7.0f} {compiled_ns:9.0f} {compiled_ns / hand_ns:6.2f}"
+            f" {function_ns:10.0f} {function_ns / hand_ns:6.2f}"
+        )
 
 
 if __name__ == "__main__":

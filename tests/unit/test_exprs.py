@@ -86,8 +86,11 @@ PRECEDENCE = [
     ("1 + 2 == 3 and not 4 < 3", "1 + 2 == 3 and not 4 < 3", True),
     ("(if true then 1 else 2) + 1", "(if true then 1 else 2) + 1", D(2)),
     ("if false then 1 else 2 + 1", "if false then 1 else 2 + 1", D(3)),
-    ("if false then 1 else if true then 2 else 3", "if false then 1 else if true then 2 else 3",
-     D(2)),
+    (
+        "if false then 1 else if true then 2 else 3",
+        "if false then 1 else if true then 2 else 3",
+        D(2),
+    ),
     ("max(if true then 1 else 2, 0)", "max(if true then 1 else 2, 0)", D(1)),
     ("(1 + 2) is none", "1 + 2 is none", False),
     ("(1 == 1) is not none", "(1 == 1) is not none", True),
@@ -107,23 +110,26 @@ def test_precedence_render_and_value(text: str, canonical: str, expected: Any) -
     assert type(result) is type(expected)
 
 
-@pytest.mark.parametrize("text", [
-    "case.arr >= vip_arr and case.tier in [\"gold\", \"platinum\"]",
-    "case.csat is not none and case.csat <= 2 or case.intent_to_leave",
-    "offer.status not in [\"granted\", \"capped\"]",
-    "elapsed > 7d and now - case.opened < 2w",
-    "trigger == \"at_risk\" or event.score >= 4",
-    "round(15% of case.arr, 2) == 0.08 USD",
-    "\"a\\\"b\\\\c\\nd\"",
-    "[1200.50 EUR, 100000 USD, 0.5 USD, 12 JPY, 2.5%, 4h, none, true]",
-    "-(-2) * -x",
-    "a - (b - c) * (d / (e * f))",
-    "p of q of (r of s)",
-    "(p of q) of r",
-    "(a == b) != (c == d)",
-    "not not a",
-    "a and (b or c) and not (d and e)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'case.arr >= vip_arr and case.tier in ["gold", "platinum"]',
+        "case.csat is not none and case.csat <= 2 or case.intent_to_leave",
+        'offer.status not in ["granted", "capped"]',
+        "elapsed > 7d and now - case.opened < 2w",
+        'trigger == "at_risk" or event.score >= 4',
+        "round(15% of case.arr, 2) == 0.08 USD",
+        '"a\\"b\\\\c\\nd"',
+        "[1200.50 EUR, 100000 USD, 0.5 USD, 12 JPY, 2.5%, 4h, none, true]",
+        "-(-2) * -x",
+        "a - (b - c) * (d / (e * f))",
+        "p of q of (r of s)",
+        "(p of q) of r",
+        "(a == b) != (c == d)",
+        "not not a",
+        "a and (b or c) and not (d and e)",
+    ],
+)
 def test_render_round_trips(text: str) -> None:
     expr = parse_expr(text)
     canonical = render(expr)
@@ -136,13 +142,16 @@ def test_render_canonical_literals() -> None:
     assert render(parse_expr("1200.5 EUR")) == "1200.50 EUR"
     assert render(parse_expr("4.50")) == "4.5"
     assert render(parse_expr("[ 1,2 ]")) == "[1, 2]"
-    assert render(parse_expr("contains( case.tags ,\"vip\" )")) == 'contains(case.tags, "vip")'
+    assert render(parse_expr('contains( case.tags ,"vip" )')) == 'contains(case.tags, "vip")'
     assert render(parse_expr("case.x is not none")) == "case.x is not none"
-    assert render(parse_expr("if (if a then b else c) then 1 else 2")) == \
-        "if (if a then b else c) then 1 else 2"
+    assert (
+        render(parse_expr("if (if a then b else c) then 1 else 2"))
+        == "if (if a then b else c) then 1 else 2"
+    )
 
 
 # ---- numbers, money, percents ----------------------------------------------------------------
+
 
 def test_decimal_exactness() -> None:
     assert holds("0.1 + 0.2 == 0.3")
@@ -199,8 +208,14 @@ def test_currency_mismatch_is_a_runtime_error() -> None:
         compiled(Env({"a": usd("1"), "b": Money(1, "EUR")}))
     assert "USD and EUR" in info.value.message
     assert info.value.message.endswith(": case.a + case.b")
-    for text in ("case.a > 5 EUR", "case.a == 5 EUR", "case.a - 1 EUR", "case.a / 2 EUR",
-                 "min(case.a, 1 EUR)", "case.a in [1 EUR]"):
+    for text in (
+        "case.a > 5 EUR",
+        "case.a == 5 EUR",
+        "case.a - 1 EUR",
+        "case.a / 2 EUR",
+        "min(case.a, 1 EUR)",
+        "case.a in [1 EUR]",
+    ):
         with pytest.raises(ExprError, match="different currencies"):
             value(text, case={"a": usd("1")})
     # a constant expression that always fails fails when evaluated, not when compiled
@@ -226,6 +241,7 @@ def test_kind_errors_name_the_expression() -> None:
 
 # ---- time and duration -----------------------------------------------------------------------
 
+
 def test_time_and_duration_arithmetic() -> None:
     start = dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     now = dt.datetime(2026, 3, 5, 17, 15, tzinfo=UTC)
@@ -233,15 +249,19 @@ def test_time_and_duration_arithmetic() -> None:
     assert holds("elapsed > 3d", started_at=start, now=now)
     assert value("elapsed") is None
     assert value("now", now=now) == now
-    assert value("now - case.opened", case={"opened": start}, now=now) == \
-        dt.timedelta(days=3, hours=16)
+    assert value("now - case.opened", case={"opened": start}, now=now) == dt.timedelta(
+        days=3, hours=16
+    )
     renewal = dt.datetime(2026, 6, 30, tzinfo=UTC)
-    assert value("case.renewal - 30d", case={"renewal": renewal}) == \
-        dt.datetime(2026, 5, 31, tzinfo=UTC)
-    assert value("case.renewal + 1d", case={"renewal": renewal}) == \
-        dt.datetime(2026, 7, 1, tzinfo=UTC)
-    assert value("1d + case.renewal", case={"renewal": renewal}) == \
-        dt.datetime(2026, 7, 1, tzinfo=UTC)
+    assert value("case.renewal - 30d", case={"renewal": renewal}) == dt.datetime(
+        2026, 5, 31, tzinfo=UTC
+    )
+    assert value("case.renewal + 1d", case={"renewal": renewal}) == dt.datetime(
+        2026, 7, 1, tzinfo=UTC
+    )
+    assert value("1d + case.renewal", case={"renewal": renewal}) == dt.datetime(
+        2026, 7, 1, tzinfo=UTC
+    )
     assert value("1d + 12h") == dt.timedelta(hours=36)
     assert value("1d - 2d") == dt.timedelta(days=-1)
     assert value("2d * 1.5") == dt.timedelta(days=3)
@@ -276,52 +296,82 @@ def test_times_compare_as_instants() -> None:
 
 # ---- none -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("case.x == none", True),
-    ("none == case.x", True),
-    ("none == none", True),
-    ("case.x != none", False),
-    ("case.x == 5", False),
-    ("case.x != 5", True),
-    ("case.x == case.y", True),  # both none
-    ("case.x == \"gold\"", False),
-    ("case.x == true", False),
-    ("case.x == false", False),
-    ("case.x == 5 USD", False),
-    ("case.x < 5", False),
-    ("case.x >= 5", False),
-    ("5 > case.x", False),
-    ("case.x <= case.y", False),
-    ("case.x < 5 USD", False),
-    ("case.x in [1, 2]", False),
-    ("case.x in [none]", False),
-    ("none in [none]", False),
-    ("case.x not in [1, 2]", True),
-    ("1 in case.x", False),
-    ("1 not in case.x", True),
-    ("case.x is none", True),
-    ("case.x is not none", False),
-    ("not case.x", True),
-    ("case.x and true", False),
-    ("case.x or true", True),
-    ("case.x or case.y", False),
-    ("(if case.x then 1 else 2) == 2", True),
-    ("case.x", False),
-    ("contains(case.x, \"a\")", False),
-    ("not contains(case.x, \"a\")", True),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("case.x == none", True),
+        ("none == case.x", True),
+        ("none == none", True),
+        ("case.x != none", False),
+        ("case.x == 5", False),
+        ("case.x != 5", True),
+        ("case.x == case.y", True),  # both none
+        ('case.x == "gold"', False),
+        ("case.x == true", False),
+        ("case.x == false", False),
+        ("case.x == 5 USD", False),
+        ("case.x < 5", False),
+        ("case.x >= 5", False),
+        ("5 > case.x", False),
+        ("case.x <= case.y", False),
+        ("case.x < 5 USD", False),
+        ("case.x in [1, 2]", False),
+        ("case.x in [none]", False),
+        ("none in [none]", False),
+        ("case.x not in [1, 2]", True),
+        ("1 in case.x", False),
+        ("1 not in case.x", True),
+        ("case.x is none", True),
+        ("case.x is not none", False),
+        ("not case.x", True),
+        ("case.x and true", False),
+        ("case.x or true", True),
+        ("case.x or case.y", False),
+        ("(if case.x then 1 else 2) == 2", True),
+        ("case.x", False),
+        ('contains(case.x, "a")', False),
+        ('not contains(case.x, "a")', True),
+    ],
+)
 def test_none_rules_in_conditions(text: str, expected: bool) -> None:
     assert holds(text, case={"y": None}) is expected
 
 
-@pytest.mark.parametrize("text", [
-    "case.x + 1", "1 - case.x", "case.x * 2", "case.x / 2", "2 / case.x", "-case.x",
-    "10% of case.x", "case.x of 100", "case.x + 1 USD", "case.x - 1d",
-    "min(1, case.x)", "max(case.x, 1)", "abs(case.x)", "round(case.x)", "round(1.5, case.x)",
-    "len(case.x)", "lower(case.x)", "upper(case.x)", "contains(case.x, \"a\")",
-    "contains([1], case.x)", "starts_with(\"abc\", case.x)", "days(case.x)", "hours(case.x)",
-    "event.x", "offer.amount", "offer.status", "trigger", "now", "elapsed",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "case.x + 1",
+        "1 - case.x",
+        "case.x * 2",
+        "case.x / 2",
+        "2 / case.x",
+        "-case.x",
+        "10% of case.x",
+        "case.x of 100",
+        "case.x + 1 USD",
+        "case.x - 1d",
+        "min(1, case.x)",
+        "max(case.x, 1)",
+        "abs(case.x)",
+        "round(case.x)",
+        "round(1.5, case.x)",
+        "len(case.x)",
+        "lower(case.x)",
+        "upper(case.x)",
+        'contains(case.x, "a")',
+        "contains([1], case.x)",
+        'starts_with("abc", case.x)',
+        "days(case.x)",
+        "hours(case.x)",
+        "event.x",
+        "offer.amount",
+        "offer.status",
+        "trigger",
+        "now",
+        "elapsed",
+    ],
+)
 def test_none_propagates_through_arithmetic_and_calls(text: str) -> None:
     assert value(text, case={"x": None}) is None
 
@@ -363,15 +413,21 @@ def test_non_bool_condition_names_the_field_with_its_span() -> None:
     assert str(info.value) == "condition is not true or false: event.accepted is 'yes'"
     assert info.value.message == str(info.value)
     span = info.value.span
-    assert STEP_WORKFLOW[span.start:span.end] == "event.accepted"
+    assert STEP_WORKFLOW[span.start : span.end] == "event.accepted"
     with pytest.raises(ExprError, match=r"case\.ok is 1"):
         guard(Env({"ok": D(1)}, event={"accepted": True}))
 
 
-@pytest.mark.parametrize("text", [
-    "event.x", "not event.x", "event.x or false", "true and event.x",
-    "if event.x then true else false",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "event.x",
+        "not event.x",
+        "event.x or false",
+        "true and event.x",
+        "if event.x then true else false",
+    ],
+)
 def test_non_bool_conditions_raise(text: str) -> None:
     with pytest.raises(ExprError, match=r"condition is not true or false: event\.x is 5"):
         holds(text, event={"x": D(5)})
@@ -401,6 +457,7 @@ def test_short_circuit() -> None:
 
 # ---- comparisons, lists, text ---------------------------------------------------------------
 
+
 def test_in_lists() -> None:
     tiers = '["gold", "platinum"]'
     assert holds(f"case.tier in {tiers}", case={"tier": "gold"})
@@ -412,7 +469,7 @@ def test_in_lists() -> None:
     assert holds("case.n in [1, case.m]", case={"n": D(2), "m": D(2)})
     assert holds("2d in [48h]") and holds("case.d in [1d, 2d]", case={"d": dt.timedelta(1)})
     assert holds("case.a in [1 USD, 2 USD]", case={"a": usd("2")})
-    assert holds("\"x\" in case.tags", case={"tags": ("x", "y")})
+    assert holds('"x" in case.tags', case={"tags": ("x", "y")})
     assert holds("[1, 2] in [[1, 2], [3]]")
     assert not holds("1 in []")
     with pytest.raises(ExprError, match="for text use contains"):
@@ -439,7 +496,7 @@ def test_enums_compare_as_text() -> None:
     assert holds('"gold" == case.tier', case=case)
     assert holds('case.tier < "silver"', case=case)  # text orders by code point
     assert holds('"B" < "a"')
-    assert not holds('case.tier == 1', case=case)
+    assert not holds("case.tier == 1", case=case)
 
 
 def test_equality_of_kinds() -> None:
@@ -449,51 +506,55 @@ def test_equality_of_kinds() -> None:
     assert holds("case.b == true", case={"b": True})
     assert not holds("case.b == true", case={"b": D(1)})
     assert holds("1.0 == 1") and holds("case.a == 1", case={"a": D("1.00")})
-    assert holds("15% == 15.0%") and holds("[1, \"a\"] == [1, \"a\"]")
+    assert holds("15% == 15.0%") and holds('[1, "a"] == [1, "a"]')
     assert holds("case.a == 2 USD", case={"a": usd("2")})
     assert not holds("case.a != 2 USD", case={"a": usd("2")})
-    assert holds('case.p == 10%', case={"p": Percent(10)})
+    assert holds("case.p == 10%", case={"p": Percent(10)})
 
 
 # ---- functions ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("min(3, 1, 2)", D(1)),
-    ("max(3, 1, 2)", D(3)),
-    ("min(7)", D(7)),
-    ("max(1 USD, 2.5 USD)", usd("2.5")),
-    ("min(1d, 12h)", dt.timedelta(hours=12)),
-    ('max("apple", "pear")', "pear"),
-    ("min(10%, 5%)", Percent(5)),
-    ("abs(-3)", D(3)),
-    ("abs(-5 USD)", usd("5")),
-    ("abs(-1d)", dt.timedelta(days=1)),
-    ("abs(-2.5%)", Percent(D("2.5"))),
-    ("round(2.5)", D(2)),
-    ("round(3.5)", D(4)),
-    ("round(2.675, 2)", D("2.68")),
-    ("round(2.665, 2)", D("2.66")),
-    ("round(1234, -2)", D(1200)),
-    ("round(1234.56 USD)", usd("1235")),
-    ("round(1234.565 USD, 2)", usd("1234.56")),  # the literal is already 1234.56
-    ("round(1234.55 USD, 1)", usd("1234.6")),
-    ("round(12.5%)", Percent(12)),
-    ("len(\"héllo\")", D(5)),
-    ("len([1, 2, none])", D(3)),
-    ('lower("ABC")', "abc"),
-    ('upper("abc")', "ABC"),
-    ('contains("retention", "tent")', True),
-    ('contains("retention", "x")', False),
-    ('contains(["a", "b"], "b")', True),
-    ("contains([1, 2], 3)", False),
-    ('starts_with("retention", "ret")', True),
-    ('starts_with("retention", "tion")', False),
-    ("days(36h)", D("1.5")),
-    ("days(1w)", D(7)),
-    ("hours(90m)", D("1.5")),
-    ("hours(2d)", D(48)),
-    ("days(1h)", D(1) / D(24)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("min(3, 1, 2)", D(1)),
+        ("max(3, 1, 2)", D(3)),
+        ("min(7)", D(7)),
+        ("max(1 USD, 2.5 USD)", usd("2.5")),
+        ("min(1d, 12h)", dt.timedelta(hours=12)),
+        ('max("apple", "pear")', "pear"),
+        ("min(10%, 5%)", Percent(5)),
+        ("abs(-3)", D(3)),
+        ("abs(-5 USD)", usd("5")),
+        ("abs(-1d)", dt.timedelta(days=1)),
+        ("abs(-2.5%)", Percent(D("2.5"))),
+        ("round(2.5)", D(2)),
+        ("round(3.5)", D(4)),
+        ("round(2.675, 2)", D("2.68")),
+        ("round(2.665, 2)", D("2.66")),
+        ("round(1234, -2)", D(1200)),
+        ("round(1234.56 USD)", usd("1235")),
+        ("round(1234.565 USD, 2)", usd("1234.56")),  # the literal is already 1234.56
+        ("round(1234.55 USD, 1)", usd("1234.6")),
+        ("round(12.5%)", Percent(12)),
+        ('len("héllo")', D(5)),
+        ("len([1, 2, none])", D(3)),
+        ('lower("ABC")', "abc"),
+        ('upper("abc")', "ABC"),
+        ('contains("retention", "tent")', True),
+        ('contains("retention", "x")', False),
+        ('contains(["a", "b"], "b")', True),
+        ("contains([1, 2], 3)", False),
+        ('starts_with("retention", "ret")', True),
+        ('starts_with("retention", "tion")', False),
+        ("days(36h)", D("1.5")),
+        ("days(1w)", D(7)),
+        ("hours(90m)", D("1.5")),
+        ("hours(2d)", D(48)),
+        ("days(1h)", D(1) / D(24)),
+    ],
+)
 def test_functions(text: str, expected: Any) -> None:
     result = value(text)
     assert result == expected
@@ -506,32 +567,38 @@ def test_functions(text: str, expected: Any) -> None:
     assert compile_expr(dynamic, {})(Env(fields)) == expected
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('min(1, "a")', "cannot compare"),
-    ("max(true)", "bool values cannot be compared"),
-    ('abs("a")', "abs() takes"),
-    ("round(1, 0.5)", "whole number of digits"),
-    ('round("a")', "round() takes"),
-    ("len(5)", "len() takes text or a list"),
-    ("lower(5)", "lower() takes text"),
-    ('contains("abc", 1)', "contains() takes text"),
-    ("contains(5, 1)", "contains() looks in text or a list"),
-    ('starts_with(1, "a")', "starts_with() takes text"),
-    ("days(5)", "days() takes a duration"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('min(1, "a")', "cannot compare"),
+        ("max(true)", "bool values cannot be compared"),
+        ('abs("a")', "abs() takes"),
+        ("round(1, 0.5)", "whole number of digits"),
+        ('round("a")', "round() takes"),
+        ("len(5)", "len() takes text or a list"),
+        ("lower(5)", "lower() takes text"),
+        ('contains("abc", 1)', "contains() takes text"),
+        ("contains(5, 1)", "contains() looks in text or a list"),
+        ('starts_with(1, "a")', "starts_with() takes text"),
+        ("days(5)", "days() takes a duration"),
+    ],
+)
 def test_function_errors(text: str, message: str) -> None:
     with pytest.raises(ExprError, match=message.replace("(", r"\(").replace(")", r"\)")):
         value(text)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("min()", "at least 1"),
-    ("abs(1, 2)", "takes 1 argument, not 2"),
-    ("round(1, 2, 3)", "1 or 2 arguments"),
-    ('contains("a")', "takes 2 arguments, not 1"),
-    ("frobnicate(1)", "unknown function 'frobnicate'"),
-    ("nope + 1", "unknown constant 'nope'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("min()", "at least 1"),
+        ("abs(1, 2)", "takes 1 argument, not 2"),
+        ("round(1, 2, 3)", "1 or 2 arguments"),
+        ('contains("a")', "takes 2 arguments, not 1"),
+        ("frobnicate(1)", "unknown function 'frobnicate'"),
+        ("nope + 1", "unknown constant 'nope'"),
+    ],
+)
 def test_compile_time_errors(text: str, message: str) -> None:
     with pytest.raises(ExprError, match=message) as info:
         compile_expr(parse_expr(text), {})
@@ -539,6 +606,7 @@ def test_compile_time_errors(text: str, message: str) -> None:
 
 
 # ---- constants, folding, compile once ---------------------------------------------------------
+
 
 def test_consts_are_inlined_at_compile_time() -> None:
     consts: dict[str, Any] = {"vip_arr": usd("100000")}
@@ -552,7 +620,8 @@ def test_consts_are_inlined_at_compile_time() -> None:
 def test_evaluate_const_in_order() -> None:
     workflow = parse_workflow(
         "workflow t version 1\nconst a = 10 USD\nconst b = a * 2 + 0.005 USD\n"
-        "const c = 15% of b\nconst wait = 3d\nconst longer = wait * 2\nconst tiers = [\"a\"]\n")
+        'const c = 15% of b\nconst wait = 3d\nconst longer = wait * 2\nconst tiers = ["a"]\n'
+    )
     consts: dict[str, Any] = {}
     for decl in workflow.of(n.Const):
         consts[decl.name.text] = evaluate_const(decl.value, consts)
@@ -583,7 +652,8 @@ def test_literal_sub_expressions_are_folded() -> None:
 def test_evaluation_never_walks_the_tree(monkeypatch: pytest.MonkeyPatch) -> None:
     guard = compile_condition(
         parse_expr('case.arr >= vip and case.tier in ["gold"] or 10% of case.arr > 5 USD'),
-        {"vip": usd("100")})
+        {"vip": usd("100")},
+    )
 
     def forbidden(*args: Any) -> Any:
         raise AssertionError("the tree was walked at evaluation time")
@@ -597,9 +667,10 @@ def test_evaluation_never_walks_the_tree(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_user_text_never_reaches_generated_source() -> None:
-    sneaky = '"{0}\') or __import__(\'os\') #"'
-    compiled = compile_condition(parse_expr(f"case.name == {sneaky} or case.name in [{sneaky}]"),
-                                 {})
+    sneaky = "\"{0}') or __import__('os') #\""
+    compiled = compile_condition(
+        parse_expr(f"case.name == {sneaky} or case.name in [{sneaky}]"), {}
+    )
     assert "__import__" not in compiled.python
     assert compiled(Env({"name": "{0}') or __import__('os') #"}))
     assert not compiled(Env({"name": "x"}))
@@ -627,6 +698,7 @@ def test_env_defaults() -> None:
 
 
 # ---- property: compiled and reference evaluation agree ------------------------------------------
+
 
 class RefError(Exception):
     pass
@@ -722,38 +794,54 @@ def ref(node: n.Expr, case: dict[str, Any]) -> Any:
 
 
 FIELDS = ("a", "b", "c")
-small = st.one_of(st.integers(0, 12).map(D),
-                  st.sampled_from([D("0.5"), D("0.1"), D("2.25"), D("0.0"), D("1.10")]))
+small = st.one_of(
+    st.integers(0, 12).map(D), st.sampled_from([D("0.5"), D("0.1"), D("2.25"), D("0.0"), D("1.10")])
+)
 fields = st.sampled_from(FIELDS).map(lambda name: n.CaseRef(n.Name(name)))
-numbers: Any = st.deferred(lambda: st.one_of(
-    small.map(n.Number),
-    fields,
-    fields,
-    fields,
-    st.builds(n.Negate, numbers),
-    st.builds(n.Arith, st.sampled_from("+-*/"), numbers, numbers),
-    st.builds(lambda p, base: n.Of(n.PercentLit(Percent(p)), base), small, numbers),
-    st.builds(lambda name, args: n.Call(n.Name(name), tuple(args)),
-              st.sampled_from(["min", "max"]), st.lists(numbers, min_size=1, max_size=3)),
-    st.builds(lambda name, arg: n.Call(n.Name(name), (arg,)),
-              st.sampled_from(["abs", "round"]), numbers),
-    st.builds(n.IfExpr, conditions, numbers, numbers),
-))
-conditions: Any = st.deferred(lambda: st.one_of(
-    st.booleans().map(n.Bool),
-    st.builds(n.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), numbers,
-              numbers),
-    st.builds(n.Compare, st.sampled_from(["in", "not in"]), numbers,
-              st.lists(st.one_of(numbers, st.just(n.NoneLit())), max_size=3)
-              .map(lambda items: n.ListExpr(tuple(items)))),
-    st.builds(n.IsNone, numbers, st.booleans()),
-    st.builds(n.Not, conditions),
-    st.builds(n.BoolOp, st.sampled_from(["and", "or"]), conditions, conditions),
-    # a number where a condition belongs: both must fail (unless it is none)
-    st.builds(n.BoolOp, st.sampled_from(["and", "or"]), conditions, numbers),
-))
-cases = st.fixed_dictionaries({}, optional={
-    name: st.one_of(st.none(), small, small.map(lambda d: -d)) for name in FIELDS})
+numbers: Any = st.deferred(
+    lambda: st.one_of(
+        small.map(n.Number),
+        fields,
+        fields,
+        fields,
+        st.builds(n.Negate, numbers),
+        st.builds(n.Arith, st.sampled_from("+-*/"), numbers, numbers),
+        st.builds(lambda p, base: n.Of(n.PercentLit(Percent(p)), base), small, numbers),
+        st.builds(
+            lambda name, args: n.Call(n.Name(name), tuple(args)),
+            st.sampled_from(["min", "max"]),
+            st.lists(numbers, min_size=1, max_size=3),
+        ),
+        st.builds(
+            lambda name, arg: n.Call(n.Name(name), (arg,)),
+            st.sampled_from(["abs", "round"]),
+            numbers,
+        ),
+        st.builds(n.IfExpr, conditions, numbers, numbers),
+    )
+)
+conditions: Any = st.deferred(
+    lambda: st.one_of(
+        st.booleans().map(n.Bool),
+        st.builds(n.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), numbers, numbers),
+        st.builds(
+            n.Compare,
+            st.sampled_from(["in", "not in"]),
+            numbers,
+            st.lists(st.one_of(numbers, st.just(n.NoneLit())), max_size=3).map(
+                lambda items: n.ListExpr(tuple(items))
+            ),
+        ),
+        st.builds(n.IsNone, numbers, st.booleans()),
+        st.builds(n.Not, conditions),
+        st.builds(n.BoolOp, st.sampled_from(["and", "or"]), conditions, conditions),
+        # a number where a condition belongs: both must fail (unless it is none)
+        st.builds(n.BoolOp, st.sampled_from(["and", "or"]), conditions, numbers),
+    )
+)
+cases = st.fixed_dictionaries(
+    {}, optional={name: st.one_of(st.none(), small, small.map(lambda d: -d)) for name in FIELDS}
+)
 
 
 def outcome(function: Any) -> tuple[str, Any]:
@@ -785,8 +873,10 @@ def test_render_parses_back_to_the_same_tree(tree: n.Expr) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(amount=st.decimals(min_value=-10**12, max_value=10**12, places=6, allow_nan=False),
-       currency=st.sampled_from(["USD", "JPY", "BHD", "CLF", "EUR"]))
+@given(
+    amount=st.decimals(min_value=-(10**12), max_value=10**12, places=6, allow_nan=False),
+    currency=st.sampled_from(["USD", "JPY", "BHD", "CLF", "EUR"]),
+)
 def test_money_results_match_the_money_constructor(amount: Decimal, currency: str) -> None:
     built = exprs._money(amount, currency)
     expected = Money(amount, currency)
