@@ -109,7 +109,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 
 def _construct_str(loader: Any, node: yaml.ScalarNode) -> Any:
     value = loader.construct_scalar(node)
-    if node.style is None:  # plain
+    if not node.style:  # plain (PyYAML says None, libyaml says "")
         return Plain(value, core_value(value))
     return value
 

@@ -79,6 +79,10 @@ __all__ = [
     "Transition",
     "WorkflowCoverage",
     "collect_scenario_files",
+    "coverage_lines",
+    "derive_transitions",
+    "failure_lines",
+    "never_takeable",
     "render_json",
     "render_text",
     "run_paths",
@@ -340,6 +344,7 @@ class TestRun:
             "scenarios": [r.to_json() for r in self.results],
             "summary": self.summary,
             "coverage": {name: cov.to_json() for name, cov in self.coverage.items()},
+            "unreadable": [{"path": p.path, "problem": p.problem} for p in self.problems],
         }
 
 
@@ -549,6 +554,12 @@ def _run_scenario(
     grants = _ledger(raw.get("ledger"))
     until = _until(raw.get("until"))
     expect = _expectations(raw.get("expect"), workflow)
+    if until is not None and entry.at is not None and until < entry.at:
+        raise _Problem(
+            "until",
+            f"until {format_time(until)} is before the case's at {format_time(entry.at)}",
+            "until",
+        )
     store = _RecordingStore()
     horizon = until if until is not None else default_until([entry])
     try:
@@ -946,9 +957,8 @@ def _check_path(expected: Any, record: Mapping[str, Any], line: _Timeline) -> li
             message = f"the run started in {actual[0]}, expected {wanted[0]}"
         else:
             message = (
-                f"the run parted from the expected path after {before} (path[{index - 1}]): "
-                f"expected {wanted[index]} next, the run went to {actual[index]}"
-                + line.left_for(index)
+                f"the run parted from the expected path after {before}: at path[{index}] "
+                f"expected {wanted[index]}, the run went to {actual[index]}" + line.left_for(index)
             )
     elif index == len(actual):
         if not actual:

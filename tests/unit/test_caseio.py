@@ -67,6 +67,34 @@ cases:
     }
 
 
+def test_null_and_booleans_from_a_yaml_file(tmp_path: Path) -> None:
+    """Through the real loader (libyaml's when installed): `null` is none for an optional
+    field, and an undeclared event's `true` stays a bool."""
+    path = write(
+        tmp_path,
+        "e.yaml",
+        """
+- id: C1
+  at: 2026-03-02T09:15:00+08:00
+  client: acme
+  tier: gold
+  code: x
+  n: null
+  vip: ~
+  events:
+    - {type: flagged, at: 2026-03-02T10:00:00+08:00, flag: true, note: "true", size: 5}
+""",
+    )
+    (entry,) = load_cases(path, [WF])
+    assert entry.error is None
+    data = validate_case([WF], entry.data)
+    assert data["n"] is None and data["vip"] is None
+    (event,) = entry.events
+    fields = {k: v for k, v in event.raw.items() if k not in ("type", "at", "id")}
+    payload = validate_payload([WF], "flagged", fields)
+    assert payload == {"flag": True, "note": "true", "size": Decimal(5)}
+
+
 def test_core_schema_values() -> None:
     assert core_value("true") is True and core_value("False") is False
     assert core_value("yes") == "yes" and core_value("on") == "on"
