@@ -4,7 +4,9 @@ No script, no external stylesheet, font or image: the page opens offline and pri
 Accessibility: one `<h1>`, an `<h2>` per section (the overview, each group) and an `<h3>`
 per chart, a caption on every table, header cells with `scope`, each chart an
 `<svg role="img">` labelled by its `<title>` and `<desc>`, with a caption and its data as a
-table in a `<details>` beside it (the text alternative).
+table in a `<details>` beside it (the text alternative). The charts are drawn by matplotlib
+when it is installed (the `report` extra), else by `charts`' built-in SVG; the footer says
+which.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from decimal import Decimal
 from html import escape
 
 from retainflow import __version__
-from retainflow.report.charts import CHURNED, OTHER, PALETTE, RETAINED, Series, bar_chart
+from retainflow.report.charts import (
+    CHURNED,
+    OTHER,
+    PALETTE,
+    RETAINED,
+    Renderer,
+    Series,
+    available_renderer,
+    bar_chart,
+    renderer_credit,
+)
 from retainflow.report.charts import histogram_bins as _bins
 from retainflow.report.clients import ClientMetrics
 from retainflow.report.display import (
@@ -63,6 +75,7 @@ thead th { border-bottom: 2px solid var(--ink); }
 figure { margin: 1rem 0 2rem; }
 figcaption { color: var(--muted); font-size: .9rem; }
 svg.chart { max-width: 100%; height: auto; font-family: inherit; }
+svg.chart * { stroke-linejoin: round; stroke-linecap: butt; }
 svg .tick { font-size: 11px; fill: #333; }
 svg .axis-label, svg .legend-text { font-size: 12px; fill: #111; }
 svg .value { font-size: 11px; fill: #111; }
@@ -76,8 +89,11 @@ a { color: #0b5cad; }
 
 
 class _Ids:
-    def __init__(self) -> None:
+    """The page's chart ids, and the renderer that draws its charts."""
+
+    def __init__(self, renderer: Renderer) -> None:
         self.count = 0
+        self.renderer: Renderer = renderer
 
     def next(self, prefix: str = "chart") -> str:
         self.count += 1
@@ -129,8 +145,10 @@ def _figure(
     )
 
 
-def render_html(report: Report) -> str:
-    ids = _Ids()
+def render_html(report: Report, *, renderer: Renderer | None = None) -> str:
+    """The page; `renderer` draws the charts: `"matplotlib"` or `"builtin"`, by default
+    matplotlib when it can be imported."""
+    ids = _Ids(renderer or available_renderer())
     heading = report_heading(report)
     parts = [
         "<!DOCTYPE html>",
@@ -160,7 +178,12 @@ def render_html(report: Report) -> str:
     parts.append(_overview(report, ids))
     for number, group in enumerate(report.groups, start=1):
         parts.append(_group_section(group, f"group-{number}", _group_heading(group)))
-    parts += ["</main>", "</body>", "</html>"]
+    parts.append("</main>")
+    if ids.count:
+        parts.append(
+            f'<footer><p class="meta">{escape(renderer_credit(ids.renderer))}</p></footer>'
+        )
+    parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
 
@@ -264,6 +287,7 @@ def _retention_by_group(report: Report, ids: _Ids) -> str:
         desc,
         names,
         [Series("retention rate", rates, RETAINED, labels)],
+        renderer=ids.renderer,
         x_label=report.by.capitalize(),
         y_label="Retention rate (%)",
         y_max=100,
@@ -339,6 +363,7 @@ def _outcomes_over_time(report: Report, ids: _Ids) -> str:
         names,
         series,
         stacked=True,
+        renderer=ids.renderer,
         x_label=f"{unit.capitalize()} of start (UTC)",
         y_label="Instances",
         integer_axis=True,
@@ -375,6 +400,7 @@ def _sla_charts(total: GroupMetrics, ids: _Ids) -> str:
                     ),
                 )
             ],
+            renderer=ids.renderer,
             x_label="SLA",
             y_label="Attainment (%)",
             y_max=100,
@@ -432,6 +458,7 @@ def _time_to_target_chart(sla: SlaMetrics, ids: _Ids) -> str:
         desc,
         names,
         series,
+        renderer=ids.renderer,
         x_label=f"Time to target ({unit}; bins include their lower bound)",
         y_label="Instances",
         integer_axis=True,
@@ -482,6 +509,7 @@ def _compensation_charts(total: GroupMetrics, ids: _Ids) -> str:
                     tuple(money_text(i.granted) for i in items),
                 ),
             ],
+            renderer=ids.renderer,
             x_label="Offer kind",
             y_label=f"Amount ({currency})",
         )
@@ -552,6 +580,7 @@ def _measure_chart(measure: MeasureMetrics, ids: _Ids) -> str:
         names,
         series,
         stacked=True,
+        renderer=ids.renderer,
         x_label=x_label,
         y_label="Responses",
         integer_axis=True,
