@@ -42,6 +42,8 @@ test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/retainflow lint --strict workflows
+	$(BIN)/retainflow fmt --check workflows
 	$(BIN)/python -m pytest
 
 format: $(DEV_STAMP)

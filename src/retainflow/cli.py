@@ -10,6 +10,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -281,6 +282,16 @@ RUN_FORMATS = ("jsonl", "json", "text")
     default=None,
     help="Write the results to this file instead of stdout.",
 )
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Keep instances, timers and ledger in this SQLite store (created if missing); a "
+    "later run or `advance` continues them. --until then defaults to the latest time in "
+    "CASES.",
+)
 def run(
     workflow: str,
     cases: str,
@@ -288,6 +299,7 @@ def run(
     until: str | None,
     ledger: str | None,
     out: str | None,
+    store_path: str | None = None,
 ) -> None:
     """Run the CASES file (YAML, JSON or JSON Lines) through WORKFLOW on one timeline."""
     import json as _json
@@ -327,8 +339,25 @@ def run(
     except CaseFileError as error:
         _err(str(error))
         sys.exit(EXIT_USAGE)
-    with _progress(len(entries), "running cases") as update:
-        output = run_entries(compiled, entries, ledger=grants, until=horizon, progress=update)
+    if store_path is not None:
+        from retainflow.runtime.batch import DEFAULT_HORIZON, default_until
+        from retainflow.stores.sqlite import SQLiteStore, StoreError, VersionConflict
+
+        if horizon is None:  # stop at the data's "now": instances wait in the store
+            latest = default_until(entries)
+            horizon = None if latest is None else latest - DEFAULT_HORIZON
+        try:
+            store = SQLiteStore(store_path)
+            with _progress(len(entries), "running cases") as update:
+                output = run_entries(
+                    compiled, entries, ledger=grants, until=horizon, store=store, progress=update
+                )
+        except (StoreError, VersionConflict) as error:
+            _err(str(error))
+            sys.exit(EXIT_USAGE)
+    else:
+        with _progress(len(entries), "running cases") as update:
+            output = run_entries(compiled, entries, ledger=grants, until=horizon, progress=update)
     records = output.records
     if output_format == "jsonl":
         text = "".join(dumps_line(record) + "\n" for record in records)
@@ -436,6 +465,328 @@ def _fmt_summary(changed: int, unchanged: int, broken: int, dry: bool) -> str:
     if broken:
         parts.append(f"{files(broken)} not parsed (left as is)")
     return ", ".join(parts)
+
+
+# ---- status and advance: a store ----------------------------------------------------------
+
+STORE_FORMATS = ("text", "json")
+
+
+def _open_store(path: str) -> Any:
+    """The SQLite store at `path` (it must exist), or exit 2."""
+    from retainflow.stores.sqlite import SQLiteStore, StoreError
+
+    try:
+        return SQLiteStore(path, create=False)
+    except StoreError as error:
+        _err(str(error))
+        sys.exit(EXIT_USAGE)
+
+
+def _store_engine(store: Any) -> Any:
+    """An engine over the store's own workflows, or exit 2."""
+    from retainflow.api import CompileError
+    from retainflow.stores.sqlite import StoreError, open_engine
+
+    try:
+        return open_engine(store)
+    except (CompileError, StoreError) as error:
+        _err(f"{store.path}: a stored workflow cannot be loaded: {error}")
+        sys.exit(EXIT_USAGE)
+
+
+def _when(value: Any) -> str:
+    from retainflow.values import format_time
+
+    return "-" if value is None else format_time(value)
+
+
+def _call(name: str, args: Any) -> str:
+    from retainflow.values import to_json_value
+
+    shown = ", ".join(f"{key}: {to_json_value(value)}" for key, value in args.items())
+    return f"{name}({shown})"
+
+
+@main.command()
+@click.option("--store", "store_path", required=True, metavar="FILE", help="The SQLite store.")
+@click.argument("case", required=False)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(STORE_FORMATS),
+    default="text",
+    show_default=True,
+    help="text (a table, or one case in detail) or json.",
+)
+def status(store_path: str, case: str | None, output_format: str) -> None:
+    """Instances in a store: status, step, what each waits for and until when.
+
+    With CASE: that case in detail (its instances, SLAs, offers, pending timers and
+    history). Exit 0; 1 for an unknown case; 2 for a missing or unreadable store.
+    """
+    import json as _json
+
+    from retainflow.stores.sqlite import waits_for
+
+    store = _open_store(store_path)
+    engine = _store_engine(store)
+    versions: dict[tuple[str, int], Any] = {}
+
+    def workflow(name: str, version: int) -> Any:
+        if (name, version) not in versions:
+            versions[(name, version)] = engine.workflow(name, version)
+        return versions[(name, version)]
+
+    def waiting(row: Any) -> list[str]:
+        if row.status != "active":
+            return []
+        return waits_for(workflow(row.workflow, row.version), row.step, row.phase)
+
+    if case is not None:
+        _status_case(store, engine, case, output_format, workflow)
+        return
+    counts = store.counts()
+    clock, wakeup = store.clock(), store.next_wakeup()
+    if output_format == "json":
+        items: list[dict[str, Any]] = []
+        for case_id, rows in store.cases_with_instances():
+            if not rows:
+                items.append({"case": case_id, "instance": None, "status": "not_triggered"})
+            for row in rows:
+                items.append(
+                    {
+                        "case": row.case,
+                        "instance": row.number,
+                        "workflow": row.workflow,
+                        "version": row.version,
+                        "status": "waiting" if row.status == "active" else row.status,
+                        "step": row.step,
+                        "phase": row.phase or None,
+                        "outcome": row.outcome,
+                        "started_at": _when(row.started_at),
+                        "ended_at": None if row.ended_at is None else _when(row.ended_at),
+                        "waits_for": waiting(row),
+                        "until": None if row.next_at is None else _when(row.next_at),
+                        "timer": row.next_timer,
+                    }
+                )
+        document = {
+            "store": str(store.path),
+            "clock": None if clock is None else _when(clock),
+            "next_wakeup": None if wakeup is None else _when(wakeup),
+            "counts": counts,
+            "instances": items,
+        }
+        click.echo(_json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    parts = [
+        f"{counts.get(key, 0):,} {label}"
+        for key, label in (
+            ("active", "waiting"),
+            ("ended", "ended"),
+            ("cancelled", "cancelled"),
+            ("error", "error"),
+        )
+        if counts.get(key, 0)
+    ]
+    click.echo(
+        f"{store.path}: clock {_when(clock)}, next timer {_when(wakeup)}; {counts['cases']:,} "
+        f"cases, {counts['instances']:,} instances"
+        + (f" ({', '.join(parts)})" if parts else "")
+        + f", {counts['timers']:,} pending timers, {counts['grants']:,} grants"
+    )
+    header = ("CASE", "#", "WORKFLOW", "STATUS", "STEP", "WAITS FOR", "UNTIL")
+    lines: list[tuple[str, ...]] = []
+    for case_id, rows in store.cases_with_instances():
+        if not rows:
+            lines.append((case_id, "-", "-", "not triggered", "-", "-", "-"))
+        for row in rows:
+            active = row.status == "active"
+            until = "-"
+            if active and row.next_at is not None:
+                until = f"{_when(row.next_at)} ({row.next_timer})"
+            lines.append(
+                (
+                    row.case,
+                    str(row.number),
+                    f"{row.workflow} v{row.version}",
+                    (row.phase if row.phase in ("sleeping", "pending") else "waiting")
+                    if active
+                    else row.status,
+                    row.step or "-",
+                    ", ".join(waiting(row)) or "-",
+                    until,
+                )
+            )
+    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
+    for line in (header, *lines):
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _status_case(store: Any, engine: Any, case_id: str, output_format: str, workflow: Any) -> None:
+    import json as _json
+
+    from retainflow.runtime.state import CaseState
+    from retainflow.stores.sqlite import waits_for
+    from retainflow.values import to_json_value
+
+    state = engine.case_state(case_id)
+    if not isinstance(state, CaseState):
+        _err(f"{store.path}: no case {case_id!r}")
+        sys.exit(EXIT_PROBLEMS)
+    records = engine.records(case_id)
+    rows = {(r.workflow, r.number): r for r in store.instances(case_id)}
+    timers: dict[tuple[str, int | None], list[dict[str, Any]]] = {}
+    for timer in sorted(state.timers.values(), key=lambda t: (t.at, t.seq)):
+        timers.setdefault((timer.workflow, timer.instance), []).append(
+            {"at": _when(timer.at), "kind": timer.kind, "name": timer.name}
+        )
+    for record in records:
+        key = (record["workflow"], record["instance"])
+        row = rows.get(key)
+        record["waits_for"] = (
+            waits_for(workflow(row.workflow, row.version), row.step, row.phase)
+            if row is not None and row.status == "active"
+            else []
+        )
+        record["step"] = None if row is None else row.step
+        record["timers"] = timers.get(key, [])
+        source = store.workflow_source(record["workflow"], record["version"] or 0)
+        record["content_hash"] = None if source is None else source.content_hash
+    history = [to_json_value(entry) for entry in engine.history(case_id)]
+    if output_format == "json":
+        document = {"case": case_id, "instances": records, "history": history}
+        click.echo(_json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"case {case_id}: {len(state.flows)} workflow(s), {len(records)} record(s)")
+    for record in records:
+        click.echo("")
+        if record["instance"] is None:
+            click.echo(f"{record['workflow']}: {record['status']}")
+            continue
+        version = f"v{record['version']}"
+        if record["content_hash"]:
+            version += f" (sha256 {record['content_hash'][:12]})"
+        status_text = record["status"]
+        if record["outcome"] is not None:
+            status_text += f", outcome {record['outcome']} ({record['outcome_kind']})"
+        click.echo(
+            f"instance {record['instance']} of {record['workflow']} {version}: {status_text}"
+        )
+        click.echo(
+            f"  trigger {record['trigger']}, started {record['started_at']}, "
+            f"ended {record['ended_at'] or '-'}, clock {record['clock']}"
+        )
+        click.echo(f"  step {record['step'] or '-'}; path: {' > '.join(record['path']) or '-'}")
+        if record["waits_for"]:
+            click.echo(f"  waits for: {', '.join(record['waits_for'])}")
+        if record["error"]:
+            click.echo(f"  error: {record['error']}")
+        if record["slas"]:
+            click.echo("  SLAs:")
+            for name, sla in record["slas"].items():
+                paused = " (paused)" if sla.get("paused") else ""
+                click.echo(
+                    f"    {name}: {sla['status']}{paused}, started {sla['started_at'] or '-'}, "
+                    f"due {sla['due'] or '-'}, completed {sla['completed_at'] or '-'}"
+                )
+        if record["offers"]:
+            click.echo("  offers:")
+            for offer in record["offers"]:
+                reason = f" ({offer['reason']})" if offer["reason"] else ""
+                click.echo(
+                    f"    {offer['at']} {offer['step']}: {offer['kind']} requested "
+                    f"{offer['requested']}, {offer['status']}{reason} {offer['amount']}, "
+                    f"decided {offer['decided_at'] or '-'}"
+                )
+        if record["timers"]:
+            click.echo("  pending timers:")
+            for timer in record["timers"]:
+                name = f" {timer['name']}" if timer["name"] else ""
+                click.echo(f"    {timer['at']} {timer['kind']}{name}")
+    click.echo("\nhistory:")
+    for entry in history:
+        rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
+        shown = " ".join(f"{k}={_json.dumps(v, ensure_ascii=False)}" for k, v in rest.items())
+        click.echo(f"  {entry['at']} {entry['kind']} {shown}".rstrip())
+
+
+@main.command()
+@click.option("--store", "store_path", required=True, metavar="FILE", help="The SQLite store.")
+@click.option("--now", "now", required=True, metavar="TIME", help="ISO 8601 with an offset (or Z).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(STORE_FORMATS),
+    default="text",
+    show_default=True,
+    help="text (one action a line) or json.",
+)
+def advance(store_path: str, now: str, output_format: str) -> None:
+    """Fire every timer of the store due at or before TIME; print the actions.
+
+    Exit 0 (also when the store's clock is already at or past TIME: nothing fires);
+    2 for a missing or unreadable store, or a bad TIME.
+    """
+    import json as _json
+
+    from retainflow.values import parse_time, to_json_value
+
+    try:
+        when = parse_time(now)
+    except ValueError as error:
+        _err(f"--now: {error}")
+        sys.exit(EXIT_USAGE)
+    store = _open_store(store_path)
+    engine = _store_engine(store)
+    clock = store.clock()
+    before = store.stats["timers_fired"]
+    result = engine.advance(when)
+    fired = store.stats["timers_fired"] - before
+    actions = result.actions
+    if output_format == "json":
+        document = {
+            "now": _when(when),
+            "clock_before": None if clock is None else _when(clock),
+            "fired": fired,
+            "actions": [
+                {
+                    "at": _when(a.at),
+                    "case": a.case,
+                    "workflow": a.workflow,
+                    "step": a.step,
+                    "name": a.name,
+                    "args": to_json_value(dict(a.args)),
+                }
+                for a in actions
+            ],
+            "started": [
+                {
+                    "case": s.case,
+                    "workflow": s.workflow,
+                    "instance": s.instance,
+                    "trigger": s.trigger,
+                    "at": _when(s.at),
+                }
+                for s in result.started
+            ],
+            "errors": list(result.errors),
+        }
+        click.echo(_json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        for a in actions:
+            click.echo(f"{_when(a.at)}  {a.case}  {a.workflow}  {a.step}  {_call(a.name, a.args)}")
+    for message in result.errors:
+        _err(message)
+    if clock is not None and when <= clock:
+        _err_plain(f"the store's clock is already at {_when(clock)}: nothing to fire")
+    else:
+        _err_plain(
+            f"advanced to {_when(when)}: {fired:,} timer{'s' * (fired != 1)} fired, "
+            f"{len(actions):,} action{'s' * (len(actions) != 1)}, "
+            f"{len(result.started):,} instance{'s' * (len(result.started) != 1)} started"
+        )
 
 
 # ---- report -----------------------------------------------------------------------------

@@ -24,8 +24,10 @@ of statements inside steps (`canonical`), and formatting twice changes nothing.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import attrs
@@ -61,9 +63,17 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _T = TypeVar("_T")
 
+# Lowering and printing recurse over expression trees: the same head room as
+# `retainflow.analysis.analyze` gives them, so what `lint` can read, `fmt` can write.
+_RECURSION_LIMIT = 20_000
+
+_SUPPRESSION = re.compile(r"#\s*rflow:\s*ignore\[", re.IGNORECASE)
+_BLOCKS = (n.Step, n.Calendar, n.CaseSchema, n.EventDecl, n.ActionDecl)
+
 
 class FormatError(ValueError):
-    """The text does not parse: `diagnostic` is its RF001, `source` the file it is about."""
+    """The text does not parse: `diagnostic` says why (RF001; RF003 for nesting too deep
+    for Python's stack), `source` is the file it is about."""
 
     def __init__(self, diagnostic: Diagnostic, source: SourceFile) -> None:
         self.diagnostic = diagnostic
@@ -82,6 +92,8 @@ class FormatError(ValueError):
 def format_text(text: str, path: str = "<text>") -> str:
     """The canonical form of one file's text; raises `FormatError` if it does not parse."""
     source = SourceFile(path, text)
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
     try:
         workflow, diagnostics = parse_workflow(source)
         if workflow is None:
@@ -90,9 +102,10 @@ def format_text(text: str, path: str = "<text>") -> str:
             raise FormatError(diagnostic, source)
         return format_workflow(workflow, text)
     except RecursionError:
-        # Hundreds of nested operators exhaust Python's stack (in the parser first).
-        message = "the text is nested too deeply to format (RF003 allows a depth of 32)"
+        message = "an expression in this file is nested far too deeply to format"
         raise FormatError(Diagnostic("RF003", Span(0, 0), message), source) from None
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def format_workflow(workflow: n.Workflow, source_text: str) -> str:
@@ -169,6 +182,10 @@ def _distribute(comments: Sequence[n.Comment], spans: Sequence[Span], opener: bo
 
 def _text(comment: n.Comment) -> str:
     return comment.text.rstrip()
+
+
+def _suppresses(comment: n.Comment | None) -> bool:
+    return comment is not None and _SUPPRESSION.search(comment.text) is not None
 
 
 def _with_trailing(lines: list[str], comment: n.Comment | None) -> list[str]:
@@ -266,6 +283,41 @@ class _Printer:
                 comment.span.end - comment.span.start
             )
         self.masked = "".join(chars)
+        # Whether the construct being written has a suppression at its end / just before.
+        self.keep_end = self.keep_before = False
+
+    @property
+    def keep_line(self) -> bool:
+        return self.keep_end or self.keep_before
+
+    @contextlib.contextmanager
+    def keeping_line(self, leading: list[n.Comment], trailing: n.Comment | None) -> Iterator[None]:
+        """Suppressions (`# rflow: ignore[...]`) apply to one line: a construct (or an
+        element of a broken group) with one at its end, or on the line just before it, is
+        not broken over several lines. Comments a construct lifts out go just before it,
+        so the last of them decides on the next run: `layout` updates `keep_before`."""
+        saved = self.keep_end, self.keep_before
+        self.keep_end = _suppresses(trailing)
+        self.keep_before = _suppresses(leading[-1] if leading else None)
+        try:
+            yield
+        finally:
+            self.keep_end, self.keep_before = saved
+
+    def end_of_line(self, node: object, lines: list[str], trailing: n.Comment | None) -> list[str]:
+        """The comment that ends a construct's line goes at the end of its last line; for
+        a block that sat on one source line (`step a { -> b }  # c`), at the end of its
+        opening line."""
+        if (
+            trailing is not None
+            and len(lines) > 1
+            and isinstance(node, _BLOCKS)
+            and lines[0].endswith("{")
+            and "\n" not in self.text[_span(node).start : trailing.span.start]
+        ):
+            lines[0] = f"{lines[0]}  {_text(trailing)}"
+            return lines
+        return _with_trailing(lines, trailing)
 
     # ---- layout helpers ---------------------------------------------------------------
 
@@ -291,9 +343,11 @@ class _Printer:
         previous_group: str | None = None
         last = 0
         for index, child in enumerate(children):
-            body = self.declaration(child, 0, dist.interior[index])
-            group = _kind_group(child, body)
             leading = dist.leading[index]
+            trailing = dist.trailing[index]
+            with self.keeping_line(leading, trailing):
+                body = self.declaration(child, 0, dist.interior[index])
+            group = _kind_group(child, body)
             first = leading[0].span.start if leading else child.span.start
             if previous is not None:
                 if isinstance(previous, n.Header) and isinstance(child, n.Title):
@@ -305,8 +359,7 @@ class _Printer:
                 if blank:
                     lines.append("")
             lines.extend(self.comment_lines(leading, "", child.span.start, keep_blanks=True))
-            lines.extend(_with_trailing(body, dist.trailing[index]))
-            trailing = dist.trailing[index]
+            lines.extend(self.end_of_line(child, body, trailing))
             last = trailing.span.end if trailing is not None else child.span.end
             previous, previous_group = child, group
         for comment in dist.dangling:
@@ -363,10 +416,10 @@ class _Printer:
             if keep_blanks and last is not None and self.has_blank(last, first_at):
                 lines.append("")
             lines.extend(self.comment_lines(leading, inner, start, keep_blanks))
-            lines.extend(
-                _with_trailing(line(child, indent + 1, dist.interior[index]), dist.trailing[index])
-            )
             trailing = dist.trailing[index]
+            with self.keeping_line(leading, trailing):
+                body = line(child, indent + 1, dist.interior[index])
+            lines.extend(self.end_of_line(child, body, trailing))
             last = trailing.span.end if trailing is not None else _span(child).end
         for comment in dist.dangling:
             if keep_blanks and last is not None and self.has_blank(last, comment.span.start):
@@ -449,7 +502,7 @@ class _Printer:
             return [pad + head]
         if len(fields) <= 2 and not comments:
             line = f"{pad}{head} {{ " + "; ".join(self.field_text(f) for f in fields) + " }"
-            if len(line) <= MAX_WIDTH:
+            if len(line) <= MAX_WIDTH or self.keep_line:
                 return [line]
         return self.block(head, fields, self.field, indent, comments, True)
 
@@ -503,7 +556,9 @@ class _Printer:
             inside = [c for c in comments if at_span.start <= c.span.start < at_span.end]
             if decl.condition is None:
                 return self.layout(decl.at, 0, indent, head + "at ", tail, comments)
-            hoisted = self.simple("", indent, inside)[:-1]
+            hoisted = [INDENT * indent + _text(c) for c in inside]
+            if inside:
+                self.keep_before = _suppresses(inside[-1])
             rest = [c for c in comments if c not in inside]
             head += f"at {self.expr(decl.at, 0)}"
             return hoisted + self.layout(decl.condition, 0, indent, head + " when ", tail, rest)
@@ -567,7 +622,7 @@ class _Printer:
             return [pad + head]
         flat = head + "(" + ", ".join(f"{a.name.text}: {self.expr(a.value, 0)}" for a in stmt.args)
         flat += ")"
-        if not comments and len(pad + flat) <= MAX_WIDTH:
+        if not comments and (len(pad + flat) <= MAX_WIDTH or self.keep_line):
             return [pad + flat]
         last = len(stmt.args) - 1
         elems = tuple(
@@ -593,8 +648,10 @@ class _Printer:
         pad = INDENT * indent
         lifted, comments = self.lift(expr, level, comments)
         head = [pad + _text(c) for c in lifted]
+        if lifted:
+            self.keep_before = _suppresses(lifted[-1])
         line = pad + prefix + self.expr(expr, level) + suffix
-        if not comments and len(line) <= MAX_WIDTH:
+        if not comments and (len(line) <= MAX_WIDTH or self.keep_line):
             return [*head, line]
         group = self.group(expr, level)
         if group is not None:
@@ -708,11 +765,18 @@ class _Printer:
         dist = _distribute(comments, self.regions(group))
         lines = _with_trailing([pad + prefix + group.opener], dist.opener)
         for index, elem in enumerate(group.elems):
-            lines.extend(inner + _text(c) for c in dist.leading[index])
-            body = self.layout(
-                elem.expr, elem.level, indent + 1, elem.prefix, elem.suffix, dist.interior[index]
-            )
-            lines.extend(_with_trailing(body, dist.trailing[index]))
+            leading, trailing = dist.leading[index], dist.trailing[index]
+            lines.extend(inner + _text(c) for c in leading)
+            with self.keeping_line(leading, trailing):
+                body = self.layout(
+                    elem.expr,
+                    elem.level,
+                    indent + 1,
+                    elem.prefix,
+                    elem.suffix,
+                    dist.interior[index],
+                )
+            lines.extend(_with_trailing(body, trailing))
         lines.extend(inner + _text(c) for c in dist.dangling)
         lines.append(pad + group.closer + suffix)
         return lines
