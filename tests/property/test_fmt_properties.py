@@ -29,7 +29,8 @@ from retainflow.formatter import canonical, format_text
 from retainflow.source import SourceFile
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from tests.support import SHARED  # noqa: E402
+
 COMPLETE_EXAMPLE = (
     SHARED / "conformance" / "run" / "reactive_retention" / "reactive_retention.rflow"
 )
