@@ -19,6 +19,9 @@ _EXPORTS = {
     "Engine": "retainflow.engine",
     "Result": "retainflow.engine",
     "MemoryStore": "retainflow.stores.memory",
+    "SQLiteStore": "retainflow.stores.sqlite",
+    "StoreError": "retainflow.stores.sqlite",
+    "VersionConflict": "retainflow.stores.sqlite",
     "Money": "retainflow.values",
 }
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from retainflow.api import CompileError, EventRejected, UnknownCase, load
     from retainflow.engine import Engine, Result
     from retainflow.stores.memory import MemoryStore
+    from retainflow.stores.sqlite import SQLiteStore, StoreError, VersionConflict
     from retainflow.values import Money
 
 __all__ = [
@@ -35,7 +39,10 @@ __all__ = [
     "MemoryStore",
     "Money",
     "Result",
+    "SQLiteStore",
+    "StoreError",
     "UnknownCase",
+    "VersionConflict",
     "__version__",
     "load",
 ]

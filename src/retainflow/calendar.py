@@ -52,6 +52,17 @@ _SEARCH_LIMIT_DAYS = 3660
 _CACHE_LIMIT = 50_000
 
 _Segment = tuple[datetime, datetime]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)  # _EPOCH + _ONE_US * n: the fastest exact way back
+_THREE_DAYS = timedelta(days=3)
+
+
+def _micros(t: datetime) -> int:
+    """An aware instant as integer microseconds since the epoch (exact)."""
+    delta = t - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 _T = TypeVar("_T")
 
 
@@ -233,6 +244,8 @@ class BusinessCalendar:
         self._raw: dict[date, tuple[_Segment, ...]] = {}
         self._segments: dict[date, tuple[_Segment, ...]] = {}
         self._open_days: dict[date, bool] = {}
+        # `_day_segments` as integer microseconds since the epoch (the engine's fast paths)
+        self._micro_segments: dict[date, tuple[tuple[int, int], ...]] = {}
 
     def __repr__(self) -> str:
         return f"BusinessCalendar({self.name!r}, {self.timezone!r})"
@@ -270,8 +283,9 @@ class BusinessCalendar:
 
     def _local(self, day: date, minute: int, seconds: int = 0, micros: int = 0) -> datetime:
         """The UTC instant of a local wall time; gaps move forward, repeats take the first."""
-        day = day + timedelta(days=minute // _MINUTES_PER_DAY)
-        minute %= _MINUTES_PER_DAY
+        if not 0 <= minute < _MINUTES_PER_DAY:
+            day = day + timedelta(days=minute // _MINUTES_PER_DAY)
+            minute %= _MINUTES_PER_DAY
         hour, minute = divmod(minute, 60)
         wall = datetime(day.year, day.month, day.day, hour, minute, seconds, micros, tzinfo=self.tz)
         return wall.astimezone(UTC)
@@ -361,6 +375,125 @@ class BusinessCalendar:
 
     def _next_opening_utc(self, t_utc: datetime) -> datetime:
         return next(self._forward(t_utc))[0]
+
+    def _segments_us(self, day: date) -> tuple[tuple[int, int], ...]:
+        found = self._micro_segments.get(day)
+        if found is None:
+            found = tuple((_micros(start), _micros(end)) for start, end in self._day_segments(day))
+            found = self._store(self._micro_segments, day, found)
+        return found
+
+    def _next_opening_us(self, t_utc: datetime) -> int:
+        """`_next_opening_utc` on microseconds: the walk of `_forward`, without a generator."""
+        t_us = _micros(t_utc)
+        day = t_utc.astimezone(self.tz).date() - _THREE_DAYS
+        cache = self._micro_segments
+        idle = 0
+        while True:
+            segments = cache.get(day)
+            if segments is None:
+                segments = self._segments_us(day)
+            for start, end in segments:
+                if start < t_us:
+                    start = t_us
+                if end > start:
+                    return start
+            idle = 0 if segments else idle + 1
+            if idle > _SEARCH_LIMIT_DAYS:
+                raise ValueError(f"calendar {self.name} has no open time after {t_utc}")
+            day += _ONE_DAY
+
+    # -- fast paths for the engine (same results as the methods below, in UTC) ----------
+
+    def add_utc(self, t: datetime, amount: int, unit: str) -> datetime:
+        """`add(t, amount, unit)` as a UTC datetime: the engine's deadlines. Walks the
+        same segments as `add`, on integer microseconds and without generators (several
+        times faster; every instant of a case is new, so memos rarely hit)."""
+        seconds = _UNIT_SECONDS.get(unit)
+        if amount <= 0 or (seconds is None and unit != "d"):
+            return self.add(t, amount, unit).astimezone(UTC)
+        t_utc = t if t.tzinfo is UTC else _as_utc(t)
+        if seconds is None:
+            return self._add_days_fast(t_utc, amount)
+        remaining = amount * seconds * 1_000_000
+        last_end = _micros(t_utc)
+        day = t_utc.astimezone(self.tz).date() - _THREE_DAYS
+        cache = self._micro_segments
+        idle = 0
+        while True:
+            segments = cache.get(day)
+            if segments is None:
+                segments = self._segments_us(day)
+            for start, end in segments:
+                if start < last_end:
+                    start = last_end
+                if end > start:
+                    if remaining <= end - start:
+                        return _EPOCH + _ONE_US * (start + remaining)
+                    remaining -= end - start
+                    last_end = end
+            idle = 0 if segments else idle + 1
+            if idle > _SEARCH_LIMIT_DAYS:
+                raise ValueError(f"calendar {self.name} has no open time after {t_utc}")
+            day += _ONE_DAY
+
+    def subtract_utc(self, t: datetime, amount: int, unit: str) -> datetime:
+        """`subtract(t, amount, unit)` as a UTC datetime (see `add_utc`)."""
+        seconds = _UNIT_SECONDS.get(unit)
+        if amount <= 0 or seconds is None:
+            return self.subtract(t, amount, unit).astimezone(UTC)
+        t_utc = t if t.tzinfo is UTC else _as_utc(t)
+        remaining = amount * seconds * 1_000_000
+        last_start = _micros(t_utc)
+        day = t_utc.astimezone(self.tz).date() + _ONE_DAY
+        cache = self._micro_segments
+        idle = 0
+        while True:
+            segments = cache.get(day)
+            if segments is None:
+                segments = self._segments_us(day)
+            for start, end in reversed(segments):
+                if end > last_start:
+                    end = last_start
+                if end > start:
+                    if remaining <= end - start:
+                        return _EPOCH + _ONE_US * (end - remaining)
+                    remaining -= end - start
+                    last_start = start
+            idle = 0 if segments else idle + 1
+            if idle > _SEARCH_LIMIT_DAYS:
+                raise ValueError(f"calendar {self.name} has no open time before {t_utc}")
+            day -= _ONE_DAY
+
+    def _add_days_fast(self, t_utc: datetime, amount: int) -> datetime:
+        """`_add_days` (amount > 0) with the opening walks on microseconds."""
+        begin = _EPOCH + _ONE_US * self._next_opening_us(t_utc)
+        local = begin.astimezone(self.tz)
+        day = local.date()
+        open_days = self._open_days
+        for _ in range(amount):  # as `_next_open_day`, with the cache looked up inline
+            after = day
+            for _ in range(_SEARCH_LIMIT_DAYS):
+                day += _ONE_DAY
+                found = open_days.get(day)
+                if found is None:
+                    found = self.is_open_day(day)
+                if found:
+                    break
+            else:
+                raise ValueError(f"calendar {self.name} has no open day after {after}")
+        target = self._local(day, local.hour * 60 + local.minute, local.second, local.microsecond)
+        target_us = _micros(target)
+        first = self._next_opening_us(target)
+        if first == target_us:
+            return target
+        segments = self._segments_us(day)
+        later = [start for start, _ in segments if start > target_us]
+        if later:
+            return _EPOCH + _ONE_US * min(later)
+        if segments:
+            return _EPOCH + _ONE_US * max(end for _, end in segments)
+        return _EPOCH + _ONE_US * first
 
     # -- public arithmetic ------------------------------------------------------------
 

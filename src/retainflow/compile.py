@@ -28,9 +28,10 @@ from retainflow import nodes as n
 from retainflow.calendar import DAY_NAMES, BusinessCalendar, WeeklyInterval
 from retainflow.exprs import Compiled, ExprError, compile_condition, compile_expr, evaluate_const
 from retainflow.graph import build_graph
+from retainflow.ledger import EvaluatedLimit
 from retainflow.source import SourceFile
 from retainflow.types import BOOL, TEXT, Type, resolve_type
-from retainflow.values import DURATION_UNITS, Duration
+from retainflow.values import DURATION_UNITS, Duration, Money
 
 __all__ = [
     "Approval",
@@ -89,7 +90,7 @@ class Deadline:
             return t + self.delta
         hit = self._after.get(t)
         if hit is None:
-            hit = self.calendar.add(t, self.duration.amount, self.duration.unit).astimezone(_UTC)
+            hit = self.calendar.add_utc(t, self.duration.amount, self.duration.unit)
             if len(self._after) >= _CACHE_LIMIT:
                 self._after.clear()
             self._after[t] = hit
@@ -100,8 +101,7 @@ class Deadline:
             return t - self.delta
         hit = self._before.get(t)
         if hit is None:
-            hit = self.calendar.subtract(t, self.duration.amount, self.duration.unit)
-            hit = hit.astimezone(_UTC)
+            hit = self.calendar.subtract_utc(t, self.duration.amount, self.duration.unit)
             if len(self._before) >= _CACHE_LIMIT:
                 self._before.clear()
             self._before[t] = hit
@@ -132,10 +132,12 @@ class Deadline:
 
 @attrs.frozen
 class DoItem:
-    """`do NAME(ARG: EXPR, ...)`"""
+    """`do NAME(ARG: EXPR, ...)`; `const_args` holds the arguments when every one is a
+    constant (the engine copies it instead of evaluating)."""
 
     name: str
     args: tuple[tuple[str, Compiled], ...]
+    const_args: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -179,6 +181,8 @@ class StepSpec:
     timeout: str | None  # `on timeout -> TARGET`
     has_offer: bool
     is_outcome: bool = False
+    # the SLAs that entering this step may start, meet, pause or resume (workflow order)
+    sla_entry: tuple[SlaSpec, ...] = ()
 
 
 @attrs.frozen(eq=False)
@@ -186,6 +190,7 @@ class OutcomeSpec:
     name: str
     kind: str  # retained, churned, other
     is_outcome: bool = True
+    sla_entry: tuple[SlaSpec, ...] = ()  # the SLAs that entering this outcome may meet
 
 
 @attrs.frozen(eq=False)
@@ -209,6 +214,8 @@ class LimitSpec:
     over: dt.timedelta | None
     text: str
     uses_case: bool
+    # the limit as evaluated for any case, when its AMOUNT is a constant (or it counts grants)
+    fixed: EvaluatedLimit | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(eq=False)
@@ -230,6 +237,8 @@ class SlaSpec:
     until_any_outcome: bool
     pause: frozenset[str]
     breach: str | None
+    warn_role: str = ""  # the timer roles of the instance: "sla_warn:NAME", "sla_due:NAME"
+    due_role: str = ""
 
 
 @attrs.frozen(eq=False)
@@ -274,6 +283,12 @@ class Workflow:
     outcomes: Mapping[str, OutcomeSpec]
     targets: Mapping[str, StepSpec | OutcomeSpec]
     kind_limits: Mapping[str, tuple[LimitSpec, ...]]  # offer kind -> applicable limits
+    # lookup tables for the engine core (derived from the fields above)
+    on_triggers: Mapping[str, tuple[TriggerSpec, ...]] = attrs.field(
+        factory=dict, eq=False, repr=False
+    )  # event name -> its `on` triggers, source order
+    sla_by_name: Mapping[str, SlaSpec] = attrs.field(factory=dict, eq=False, repr=False)
+    trigger_by_name: Mapping[str, TriggerSpec] = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -385,7 +400,12 @@ class _Compiler:
         for stmt in step.work:
             if isinstance(stmt, n.Do):
                 args = tuple((arg.name.text, self.expr(arg.value)) for arg in stmt.args)
-                work.append(DoItem(stmt.action.text, args))
+                fixed = (
+                    {name: arg.value for name, arg in args}
+                    if all(arg.constant for _, arg in args)
+                    else None
+                )
+                work.append(DoItem(stmt.action.text, args, fixed))
             else:
                 work.append(
                     OfferItem(
@@ -473,6 +493,8 @@ class _Compiler:
                     until_any_outcome=sla.until_any_outcome,
                     pause=frozenset(p.text for p in sla.pause),
                     breach=sla.breach.text if sla.breach else None,
+                    warn_role="sla_warn:" + sla.name.text,
+                    due_role="sla_due:" + sla.name.text,
                 )
             )
         measures = tuple(
@@ -499,6 +521,18 @@ class _Compiler:
                 outcomes[item.name.text] = targets[item.name.text] = OutcomeSpec(
                     item.name.text, item.kind_text
                 )
+        for name, spec in targets.items():
+            entry = _sla_entry(slas, name, spec.is_outcome)
+            if entry:
+                spec = targets[name] = attrs.evolve(spec, sla_entry=entry)
+                if isinstance(spec, StepSpec):
+                    steps[name] = spec
+                else:
+                    outcomes[name] = spec
+        on_triggers: dict[str, list[TriggerSpec]] = {}
+        for trig in triggers:
+            if trig.mode == "on" and trig.event is not None:
+                on_triggers.setdefault(trig.event, []).append(trig)
         start = ast.start
         if start is None:
             raise ValueError(f"workflow {ast.name} has no start step")
@@ -536,6 +570,9 @@ class _Compiler:
                     *(i.kind for st in steps.values() for i in st.work if isinstance(i, OfferItem)),
                 }
             },
+            on_triggers={k: tuple(v) for k, v in on_triggers.items()},
+            sla_by_name={sla.name: sla for sla in slas},
+            trigger_by_name={t.name: t for t in reversed(triggers)},
         )
 
     def limit(self, lim: n.Limit) -> LimitSpec:
@@ -543,16 +580,26 @@ class _Compiler:
         over = self.timedelta(lim.over)
         if lim.counts_grants:
             value = evaluate_const(lim.amount, self.consts)
-            return LimitSpec("grants", lim.scope.text, True, None, int(value), over, text, False)
+            count = int(value)
+            counted = EvaluatedLimit("grants", lim.scope.text, True, count, over, text)
+            return LimitSpec(
+                "grants", lim.scope.text, True, None, count, over, text, False, counted
+            )
+        amount = self.expr(lim.amount)
+        fixed: EvaluatedLimit | None = None
+        if amount.constant:
+            value = amount.value if isinstance(amount.value, Money) else None
+            fixed = EvaluatedLimit(lim.kind.text, lim.scope.text, False, value, over, text)
         return LimitSpec(
             lim.kind.text,
             lim.scope.text,
             False,
-            self.expr(lim.amount),
+            amount,
             None,
             over,
             text,
             _uses_case(lim.amount),
+            fixed,
         )
 
 
@@ -570,6 +617,18 @@ def compile_text(text: str, path: str = "<text>") -> Workflow:
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def _sla_entry(slas: list[SlaSpec], name: str, is_outcome: bool) -> tuple[SlaSpec, ...]:
+    """The SLAs whose state entering `name` may change: the core skips the others."""
+    return tuple(
+        sla
+        for sla in slas
+        if sla.start_step == name
+        or sla.until == name
+        or (sla.until_any_outcome and is_outcome)
+        or (sla.pause and not is_outcome)
+    )
 
 
 def _limits_for(limits: tuple[LimitSpec, ...], kind: str) -> tuple[LimitSpec, ...]:

@@ -26,14 +26,7 @@ from retainflow.exprs import Env, ExprError
 from retainflow.ledger import Budget, EvaluatedLimit, Grant, budget_row
 from retainflow.results import case_records, client_of, instance_record
 from retainflow.runtime import core
-from retainflow.runtime.data import (
-    RESERVED_EVENT_KEYS,
-    DataError,
-    case_id_of,
-    validate_case,
-    validate_payload,
-    validate_update,
-)
+from retainflow.runtime.data import RESERVED_EVENT_KEYS, DataError, Validator, case_id_of
 from retainflow.runtime.state import (
     ActionRecord,
     CaseState,
@@ -52,6 +45,11 @@ from retainflow.values import Money, format_time
 __all__ = ["Action", "Engine", "Ignored", "InstanceView", "Result", "Started", "TraceEntry"]
 
 _UTC = dt.UTC
+_DATETIME = dt.datetime
+_TIMEZONE = dt.timezone  # fixed offsets: utcoffset() is never None
+_object_new = object.__new__
+_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__
+_NONE: tuple[Any, ...] = ()
 
 
 @attrs.frozen
@@ -100,15 +98,18 @@ class TraceEntry:
 
 class Result:
     """What one engine call did: `.actions` (time order), `.started`, `.ignored`, `.trace`,
-    and `.errors` (cases stopped by an error while running)."""
+    and `.errors` (cases stopped by an error while running).
+
+    It holds the core's effect tuples as they were collected; the `Action`, `Started`,
+    `Ignored` and `TraceEntry` objects are built only when a property is read."""
 
     __slots__ = ("_actions", "_ignored", "_started", "_trace", "errors")
 
     def __init__(self) -> None:
-        self._actions: list[tuple[str, str, ActionRecord]] = []
-        self._started: list[tuple[str, str, int, str | None, dt.datetime]] = []
-        self._ignored: list[tuple[str, str, IgnoredRecord]] = []
-        self._trace: list[tuple[dt.datetime, str, str, int | None, str]] = []
+        self._actions: Sequence[tuple[str, str, ActionRecord]] = _NONE
+        self._started: Sequence[tuple[str, str, int, str | None, dt.datetime]] = _NONE
+        self._ignored: Sequence[tuple[str, str, IgnoredRecord]] = _NONE
+        self._trace: Sequence[tuple[dt.datetime, str, str, int | None, str]] = _NONE
         self.errors: list[str] = []
 
     @property
@@ -214,8 +215,12 @@ def _no_grants(client: str) -> Sequence[Grant]:
 
 
 def _aware(at: Any, what: str = "at") -> dt.datetime:
-    if type(at) is dt.datetime and at.tzinfo is _UTC:
-        return at
+    if type(at) is _DATETIME:
+        tz = at.tzinfo
+        if tz is _UTC:
+            return at
+        if type(tz) is _TIMEZONE or (tz is not None and at.utcoffset() is not None):
+            return at.astimezone(_UTC)
     if isinstance(at, str):
         at = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
     if not isinstance(at, dt.datetime):
@@ -229,17 +234,25 @@ class Engine:
     """Runs workflows over cases; all state lives in the store (see tools.md "Embedding")."""
 
     def __init__(self, workflows: Iterable[Workflow], store: Store | None = None) -> None:
-        self.workflows: tuple[Workflow, ...] = tuple(workflows)
-        names = [wf.name for wf in self.workflows]
-        if len(set(names)) != len(names):
-            raise ValueError(
-                "an engine runs one version of each workflow: "
-                f"{', '.join(sorted(n for n in set(names) if names.count(n) > 1))}"
-            )
+        # Several versions of a workflow may be given: new instances take the newest, the
+        # older ones finish the instances pinned on them (the store keeps every source).
+        given = tuple(workflows)
+        newest: dict[str, Workflow] = {}
+        self._versions: dict[tuple[str, int], Workflow] = {}
+        for wf in given:
+            if self._versions.setdefault(wf.key, wf).content_hash != wf.content_hash:
+                raise ValueError(
+                    f"workflow {wf.name} version {wf.version} is given twice with "
+                    "different texts: a changed workflow needs a new version number"
+                )
+            best = newest.get(wf.name)
+            if best is None or wf.version > best.version:
+                newest[wf.name] = wf
+        self.workflows: tuple[Workflow, ...] = tuple(newest.values())
         self.store: Store = store if store is not None else MemoryStore()
-        self._versions: dict[tuple[str, int], Workflow] = {wf.key: wf for wf in self.workflows}
         self._ctx = core.Context(self.workflows, self.workflow, core.LedgerView(_no_grants), 0)
-        for wf in self.workflows:
+        self._check = Validator(self.workflows)
+        for wf in given:
             self.store.save_workflow(
                 WorkflowSource(wf.name, wf.version, wf.content_hash, wf.source, wf.path)
             )
@@ -262,48 +275,89 @@ class Engine:
             self._versions[(name, version)] = found
         return found
 
-    def _context(self, tx: StoreTransaction, result: Result) -> core.Context:
-        """The engine's one context, pointed at this call's store and result (an Engine is
-        used by one thread at a time; reusing it spares allocations on the hot path)."""
+    def _begin(self, tx: StoreTransaction) -> core.Context:
+        """The engine's one context, pointed at this call's store (an Engine is used by one
+        thread at a time; reusing it spares allocations on the hot path). Its effect lists
+        are empty: `_result` takes them at the end of every call, `_reset` after an error."""
         ctx = self._ctx
-        ctx.ledger = core.LedgerView(tx.grants)
+        ctx.ledger.read = tx.grants
         ctx.seq = tx.take_seq()
+        return ctx
+
+    def _result(self) -> Result:
+        """The effects the calls since `_begin` collected, as the call's Result (built
+        without its `__init__`: this runs once per call)."""
+        ctx = self._ctx
+        result: Result = _object_new(Result)
+        if ctx.actions:
+            result._actions, ctx.actions = ctx.actions, []
+        else:
+            result._actions = _NONE
+        if ctx.started:
+            result._started, ctx.started = ctx.started, []
+        else:
+            result._started = _NONE
+        if ctx.ignored:
+            result._ignored, ctx.ignored = ctx.ignored, []
+        else:
+            result._ignored = _NONE
+        if ctx.trace:
+            result._trace, ctx.trace = ctx.trace, []
+        else:
+            result._trace = _NONE
+        if ctx.errors:
+            result.errors, ctx.errors = ctx.errors, []
+        else:
+            result.errors = []
+        return result
+
+    def _reset(self) -> None:
+        """Forget the effects of a call that raised (its transaction is rolled back)."""
+        ctx = self._ctx
+        ctx.actions, ctx.started, ctx.ignored, ctx.trace, ctx.errors = [], [], [], [], []
         ctx.set.clear()
         ctx.cancelled.clear()
-        ctx.actions = result._actions
-        ctx.started = result._started
-        ctx.ignored = result._ignored
-        ctx.trace = result._trace
-        ctx.errors = result.errors
-        return ctx
+        ctx.ledger.added.clear()
 
     def _apply(
         self, tx: StoreTransaction, ctx: core.Context, state: CaseState, inp: core.Input
     ) -> dt.datetime | None:
         """Apply one input and hand its effects to the store; the earliest new timer."""
+        seq = ctx.seq
         core.apply(ctx, state, inp)
-        case_id = state.case_id
         earliest = None
-        for timer in ctx.set:
-            tx.add_timer(DueTimer(timer.at, timer.seq, case_id))
-            if earliest is None or timer.at < earliest:
-                earliest = timer.at
-        for seq in ctx.cancelled:
-            tx.cancel_timer(seq)
-        ctx.set.clear()
-        ctx.cancelled.clear()
-        for grant in ctx.ledger.added:
-            tx.add_grant(grant)
-        ctx.ledger.added.clear()
-        tx.put_seq(ctx.seq)
+        timers = ctx.set
+        if timers:
+            case_id = state.case_id
+            add = tx.add_timer
+            for timer in timers:
+                at = timer.at
+                add(_new(DueTimer, (at, timer.seq, case_id)))
+                if earliest is None or at < earliest:
+                    earliest = at
+            timers.clear()
+        cancelled = ctx.cancelled
+        if cancelled:
+            cancel = tx.cancel_timer
+            for number in cancelled:
+                cancel(number)
+            cancelled.clear()
+        added = ctx.ledger.added
+        if added:
+            for grant in added:
+                tx.add_grant(grant)
+            added.clear()
+        if ctx.seq != seq:
+            tx.put_seq(ctx.seq)
         tx.save_case(state)
         return earliest
 
     def _fire_until(self, tx: StoreTransaction, ctx: core.Context, until: dt.datetime) -> None:
-        while (due := tx.pop_due(until)) is not None:
-            state = tx.load_case(due.case_id)
+        pop, load = tx.pop_due, tx.load_case
+        while (due := pop(until)) is not None:
+            state = load(due.case_id)
             if state is not None:
-                self._apply(tx, ctx, state, core.Fire(due.at, due.seq))
+                self._apply(tx, ctx, state, _new(core.Fire, (due.at, due.seq)))
 
     def _check_time(
         self,
@@ -332,11 +386,13 @@ class Engine:
         case_id: str,
         at: dt.datetime,
         inp: core.Input,
+        clock: dt.datetime | None,
     ) -> None:
+        """Fire what is due, apply `inp`, move the clock (`clock` as read before: firing
+        timers never moves it) and fire what the input made due at once."""
         self._fire_until(tx, ctx, at)
         state = tx.load_case(case_id) or CaseState(case_id)
         earliest = self._apply(tx, ctx, state, inp)
-        clock = tx.get_clock()
         if clock is None or at > clock:
             tx.set_clock(at)
         if earliest is not None and earliest <= at:  # e.g. an `at` trigger already due
@@ -346,70 +402,93 @@ class Engine:
 
     def submit(self, case_data: Mapping[str, Any], at: dt.datetime | None = None) -> Result:
         """Submit (or re-submit) a case's data at `at`; data triggers are evaluated."""
-        when = _aware(at if at is not None else case_data.get("at"))
+        if type(at) is _DATETIME and at.tzinfo is _UTC:
+            when = at
+        else:
+            when = _aware(at if at is not None else case_data.get("at"))
         try:
             case_id = case_id_of(case_data)
-            data = validate_case(self.workflows, case_data)
+            data = self._check.case(case_data)
         except DataError as error:
             shown = case_data.get("id", "?")
             raise EventRejected(f"case {shown}: {error}") from None
-        result = Result()
-        with self.store.transaction() as tx:
-            state = tx.load_case(case_id)
-            if state is not None and when in state.submissions:
-                return result  # re-sent: already applied
-            self._check_time(tx, state, case_id, when, "submission")
-            self._run(tx, self._context(tx, result), case_id, when, core.Submit(when, data))
-        return result
+        try:
+            with self.store.transaction() as tx:
+                state = tx.load_case(case_id)
+                if state is not None and when in state.submissions:
+                    return Result()  # re-sent: already applied
+                clock = tx.get_clock()
+                if (clock is not None and when < clock) or (
+                    state is not None and state.last_at is not None and when < state.last_at
+                ):
+                    self._check_time(tx, state, case_id, when, "submission")
+                ctx = self._begin(tx)
+                self._run(tx, ctx, case_id, when, _new(core.Submit, (when, data)), clock)
+        except BaseException:
+            self._reset()
+            raise
+        return self._result()
 
     def handle(
         self, case_id: str, event: Mapping[str, Any], at: dt.datetime | None = None
     ) -> Result:
         """Deliver an event (`{"type": ..., "id": ..., **payload}`) to a case at `at`."""
-        when = _aware(at if at is not None else event.get("at"))
+        if type(at) is _DATETIME and at.tzinfo is _UTC:
+            when = at
+        else:
+            when = _aware(at if at is not None else event.get("at"))
         event_type = event.get("type")
         if not isinstance(event_type, str) or not event_type:
             raise ValueError("an event needs a 'type'")
         raw_id = event.get("id")
-        event_id = None if raw_id is None else str(raw_id)
-        result = Result()
-        with self.store.transaction() as tx:
-            state = tx.load_case(case_id)
-            if state is None:
-                raise UnknownCase(case_id)
-            if event_id is not None and event_id in state.seen_ids:
-                ctx = self._context(tx, result)
-                self._apply(tx, ctx, state, core.Event(when, event_type, event_id, {}))
-                return result
-            self._check_time(tx, state, case_id, when, f"event {event_type}")
-            payload = {k: v for k, v in event.items() if k not in RESERVED_EVENT_KEYS}
-            try:
-                if event_type == "case_updated":
-                    typed = validate_update(self.workflows, payload)
+        event_id = None if raw_id is None else raw_id if type(raw_id) is str else str(raw_id)
+        try:
+            with self.store.transaction() as tx:
+                state = tx.load_case(case_id)
+                if state is None:
+                    raise UnknownCase(case_id)
+                if event_id is not None and event_id in state.seen_ids:
+                    ctx = self._begin(tx)
+                    self._apply(tx, ctx, state, _new(core.Event, (when, event_type, event_id, {})))
+                    return self._result()
+                clock = tx.get_clock()
+                if (clock is not None and when < clock) or (
+                    state.last_at is not None and when < state.last_at
+                ):
+                    self._check_time(tx, state, case_id, when, f"event {event_type}")
+                if len(event) == ("type" in event) + ("at" in event) + ("id" in event):
+                    payload: dict[str, Any] = {}  # nothing besides the reserved keys
                 else:
-                    typed = validate_payload(self.workflows, event_type, payload)
-            except DataError as error:
-                raise EventRejected(f"case {case_id}: event {event_type}: {error}") from None
-            self._run(
-                tx,
-                self._context(tx, result),
-                case_id,
-                when,
-                core.Event(when, event_type, event_id, typed),
-            )
-        return result
+                    payload = {k: v for k, v in event.items() if k not in RESERVED_EVENT_KEYS}
+                try:
+                    if event_type == "case_updated":
+                        typed = self._check.update(payload)
+                    else:
+                        typed = self._check.payload(event_type, payload)
+                except DataError as error:
+                    raise EventRejected(f"case {case_id}: event {event_type}: {error}") from None
+                ctx = self._begin(tx)
+                inp = _new(core.Event, (when, event_type, event_id, typed))
+                self._run(tx, ctx, case_id, when, inp, clock)
+        except BaseException:
+            self._reset()
+            raise
+        return self._result()
 
     def advance(self, now: dt.datetime) -> Result:
         """Fire every timer due at or before `now`; nothing if `now` is not past the clock."""
         when = _aware(now, "now")
-        result = Result()
-        with self.store.transaction() as tx:
-            clock = tx.get_clock()
-            if clock is not None and when <= clock:
-                return result
-            self._fire_until(tx, self._context(tx, result), when)
-            tx.set_clock(when)
-        return result
+        try:
+            with self.store.transaction() as tx:
+                clock = tx.get_clock()
+                if clock is not None and when <= clock:
+                    return Result()
+                self._fire_until(tx, self._begin(tx), when)
+                tx.set_clock(when)
+        except BaseException:
+            self._reset()
+            raise
+        return self._result()
 
     def next_wakeup(self) -> dt.datetime | None:
         """The earliest pending timer, or None."""
@@ -425,24 +504,23 @@ class Engine:
     ) -> Result:
         """Operator: make the case's active instance enter `step` as a transition would."""
         when = _aware(at)
-        result = Result()
-        with self.store.transaction() as tx:
-            state = self._known(tx, case_id)
-            self._check_time(tx, state, case_id, when, "move")
-            actives = self._actives(state, workflow)
-            if not actives:
-                raise ValueError(f"case {case_id} has no active instance to move")
-            for wf, _ in actives:
-                if step not in wf.targets:
-                    raise ValueError(f"workflow {wf.name} has no step or outcome {step!r}")
-            self._run(
-                tx,
-                self._context(tx, result),
-                case_id,
-                when,
-                core.Move(when, step, reason, workflow),
-            )
-        return result
+        try:
+            with self.store.transaction() as tx:
+                state = self._known(tx, case_id)
+                self._check_time(tx, state, case_id, when, "move")
+                actives = self._actives(state, workflow)
+                if not actives:
+                    raise ValueError(f"case {case_id} has no active instance to move")
+                for wf, _ in actives:
+                    if step not in wf.targets:
+                        raise ValueError(f"workflow {wf.name} has no step or outcome {step!r}")
+                clock = tx.get_clock()
+                inp = core.Move(when, step, reason, workflow)
+                self._run(tx, self._begin(tx), case_id, when, inp, clock)
+        except BaseException:
+            self._reset()
+            raise
+        return self._result()
 
     def cancel(
         self,
@@ -453,14 +531,17 @@ class Engine:
     ) -> Result:
         """Operator: end the case's active instance(s) as `cancelled`."""
         when = _aware(at)
-        result = Result()
-        with self.store.transaction() as tx:
-            state = self._known(tx, case_id)
-            self._check_time(tx, state, case_id, when, "cancel")
-            self._run(
-                tx, self._context(tx, result), case_id, when, core.Cancel(when, reason, workflow)
-            )
-        return result
+        try:
+            with self.store.transaction() as tx:
+                state = self._known(tx, case_id)
+                self._check_time(tx, state, case_id, when, "cancel")
+                clock = tx.get_clock()
+                inp = core.Cancel(when, reason, workflow)
+                self._run(tx, self._begin(tx), case_id, when, inp, clock)
+        except BaseException:
+            self._reset()
+            raise
+        return self._result()
 
     # ---- reading ----------------------------------------------------------------------------
 

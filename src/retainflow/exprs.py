@@ -136,6 +136,10 @@ class Compiled:
     source: str
     span: Span
     python: str = attrs.field(default="", eq=False, repr=False)
+    # True when the expression reads nothing from the env: `function` always returns
+    # `value` (the engine uses it instead of calling, e.g. for constant action arguments).
+    constant: bool = attrs.field(default=False, eq=False, repr=False)
+    value: Any = attrs.field(default=None, eq=False, repr=False)
 
     if TYPE_CHECKING:
 
@@ -1182,7 +1186,8 @@ def _build(expr: n.Expr, consts: Mapping[str, Any], condition: bool) -> Compiled
     namespace = gen.namespace
     exec(compile(source, "<rflow expression>", "exec"), namespace)
     function: Callable[[Env], Any] = namespace["_rf"]
-    return Compiled(function, render(expr), expr.span, source)
+    value = code.value if code.const else None
+    return Compiled(function, render(expr), expr.span, source, code.const, value)
 
 
 def compile_expr(expr: n.Expr, consts: Mapping[str, Any]) -> Compiled:

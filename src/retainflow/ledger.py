@@ -132,30 +132,56 @@ def check_limits(
     client is none, or when any applicable limit has nothing left; else the amount capped
     to the smallest remainder. `t` may be None only when no limit has a window.
     """
+    granted, reason = decide_limits(
+        offer_kind, amount, client, instance_grants, client_grants, limits, t
+    )
+    return LimitDecision(granted, reason)
+
+
+def decide_limits(
+    offer_kind: str,
+    amount: Money | None,
+    client: str | None,
+    instance_grants: Sequence[Grant],
+    client_grants: Sequence[Grant],
+    limits: Sequence[EvaluatedLimit],
+    t: dt.datetime | None,
+) -> tuple[Money | None, str | None]:
+    """`check_limits` as a pair (amount, reason), without the result object (the engine
+    core calls this once per offer and approval)."""
     if amount is None or amount.amount <= 0:
-        return LimitDecision(None, "missing_amount")
-    applicable = [lim for lim in limits if applies(lim.kind, lim.counts_grants, offer_kind)]
-    if client is None and any(lim.scope == "client" for lim in applicable):
-        return LimitDecision(None, "missing_client")
+        return None, "missing_amount"
+    applicable = [
+        lim
+        for lim in limits
+        if lim.counts_grants or lim.kind == "compensation" or lim.kind == offer_kind
+    ]
+    if client is None:
+        for lim in applicable:
+            if lim.scope == "client":
+                return None, "missing_client"
     problems: set[str] = set()
     capped = amount.amount
+    currency = amount.currency
     for lim in applicable:
         grants = instance_grants if lim.scope == "case" else client_grants
         if lim.over is not None and t is None:
             raise ValueError("a windowed limit needs the time of the offer")
         problem, left = remainder(lim, grants, t if t is not None else _NO_TIME)
-        if isinstance(lim.amount, Money) and lim.amount.currency != amount.currency:
+        cap = lim.amount
+        if isinstance(cap, Money) and cap.currency != currency:
             problems.add("currency")
         elif problem is not None:
             problems.add(problem)
         elif isinstance(left, Money) and left.amount < capped:
             capped = left.amount
-    for reason in REASONS:
-        if reason in problems:
-            return LimitDecision(None, reason)
+    if problems:
+        for reason in REASONS:
+            if reason in problems:
+                return None, reason
     if capped == amount.amount:
-        return LimitDecision(amount, None)
-    return LimitDecision(exact_money(capped, amount.currency), None)
+        return amount, None
+    return exact_money(capped, currency), None
 
 
 @attrs.frozen

@@ -16,14 +16,13 @@ silent.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from retainflow.compile import (
     DoItem,
-    Handler,
+    LimitSpec,
     OfferItem,
     OutcomeSpec,
     SlaSpec,
@@ -32,7 +31,7 @@ from retainflow.compile import (
     Workflow,
 )
 from retainflow.exprs import Env, ExprError
-from retainflow.ledger import EvaluatedLimit, Grant, check_limits
+from retainflow.ledger import EvaluatedLimit, Grant, decide_limits
 from retainflow.runtime.state import (
     ActionRecord,
     CaseState,
@@ -100,14 +99,14 @@ Input = Submit | Event | Fire | Move | Cancel
 class LedgerView:
     """Read access to the shared ledger plus the grants made during this input."""
 
-    __slots__ = ("_read", "added")
+    __slots__ = ("added", "read")
 
     def __init__(self, read: Callable[[str], Sequence[Grant]]) -> None:
-        self._read = read
+        self.read = read  # the store's grants of a client (an engine re-points it per call)
         self.added: list[Grant] = []
 
     def grants(self, client: str) -> list[Grant]:
-        found = list(self._read(client))
+        found = list(self.read(client))
         found.extend(g for g in self.added if g.client == client)
         return found
 
@@ -160,11 +159,28 @@ class _Runaway(Exception):
 def apply(ctx: Context, state: CaseState, inp: Input) -> None:
     """Apply one input to `state` (changed in place); effects go to `ctx`."""
     ctx.case_id = state.case_id
-    ctx.transitions = {}
-    _Core(ctx, state).run(inp)
+    if ctx.transitions:
+        ctx.transitions = {}
+    core = _Core(ctx, state)
+    kind = type(inp)
+    if kind is Event:
+        core.event(inp)  # type: ignore[arg-type]
+    elif kind is Fire:
+        core.fire(inp)  # type: ignore[arg-type]
+    else:
+        core.run(inp)
 
 
 # ---- the core ------------------------------------------------------------------------------
+#
+# The hot path of every engine: written for CPython's speed (see docs/engine.md,
+# "Performance"). Expression environments are built only when an expression is evaluated,
+# constant action arguments and limits come precomputed from `compile`, and the failure
+# boundary is a plain try/except (no closure per input).
+
+_STEP_ROLES = ("wait", "due", "every")
+_ENDED_SLA = ("pending", "not_started")
+_FAILURES = (ExprError, ArithmeticError, _Runaway)
 
 
 class _Core:
@@ -179,9 +195,9 @@ class _Core:
     # -- bookkeeping --
 
     def trace(self, t: dt.datetime, wf: str, inst: Instance | None, message: str) -> None:
-        entry = (t, self.case_id, wf, inst.number if inst else None, message)
-        self.ctx.trace.append(entry)
-        self.state.history.append((t, "trace", wf, entry[3], message))
+        number = inst.number if inst is not None else None
+        self.ctx.trace.append((t, self.case_id, wf, number, message))
+        self.state.history.append((t, "trace", wf, number, message))
 
     def set_timer(
         self, inst: Instance, role: str, kind: str, at: dt.datetime, name: str | None = None
@@ -201,8 +217,14 @@ class _Core:
             self.ctx.cancelled.append(seq)
 
     def cancel_all(self, inst: Instance) -> None:
-        for role in list(inst.timers):
-            self.cancel_timer(inst, role)
+        timers = inst.timers
+        if timers:
+            pending = self.state.timers
+            cancelled = self.ctx.cancelled
+            for seq in timers.values():
+                pending.pop(seq, None)
+                cancelled.append(seq)
+            timers.clear()
 
     def emit(self, inst: Instance, t: dt.datetime, name: str, args: dict[str, Any]) -> None:
         record = ActionRecord(t, inst.step or "", name, args)
@@ -210,11 +232,11 @@ class _Core:
         self.ctx.actions.append((self.case_id, inst.workflow, record))
 
     def env(self, inst: Instance, t: dt.datetime, event: Mapping[str, Any] | None = None) -> Env:
-        status = amount = None
-        if inst.last_offer is not None:
-            offer = inst.offers[inst.last_offer]
-            status, amount = offer.status, offer.amount
-        return Env(self.data, event, status, amount, inst.trigger, inst.started_at, t)
+        last = inst.last_offer
+        if last is None:
+            return Env(self.data, event, None, None, inst.trigger, inst.started_at, t)
+        offer = inst.offers[last]
+        return Env(self.data, event, offer.status, offer.amount, inst.trigger, inst.started_at, t)
 
     def flow(self, name: str) -> FlowState:
         flow = self.state.flows.get(name)
@@ -226,9 +248,9 @@ class _Core:
         return self.ctx.resolve(inst.workflow, inst.version)
 
     def record_ignored(self, flow: FlowState, record: IgnoredRecord) -> None:
-        latest = flow.latest
-        if latest is not None:
-            latest.ignored.append(record)
+        instances = flow.instances
+        if instances:
+            instances[-1].ignored.append(record)
         else:
             flow.early_ignored.append(record)
         self.ctx.ignored.append((self.case_id, flow.workflow, record))
@@ -249,17 +271,14 @@ class _Core:
 
     # -- failure boundary --
 
-    def guarded(
-        self, wf: Workflow, inst: Instance, t: dt.datetime, action: Callable[[], None]
-    ) -> None:
-        try:
-            action()
-        except ExprError as error:
+    def failed(self, wf: Workflow, inst: Instance, t: dt.datetime, error: Exception) -> None:
+        """End the instance with the error an action, guard or limit raised."""
+        if isinstance(error, ExprError):
             self.fail(wf, inst, t, error.message)
-        except ArithmeticError as error:
-            self.fail(wf, inst, t, f"number out of range ({type(error).__name__})")
-        except _Runaway:
+        elif isinstance(error, _Runaway):
             self.fail(wf, inst, t, f"runaway (more than {MAX_TRANSITIONS:,} transitions)")
+        else:
+            self.fail(wf, inst, t, f"number out of range ({type(error).__name__})")
 
     def fail(self, wf: Workflow, inst: Instance, t: dt.datetime, problem: str) -> None:
         message = f"case {self.case_id}: step {inst.step}: {problem}"
@@ -279,7 +298,7 @@ class _Core:
         inst.outcome = outcome
         self.cancel_all(inst)
         for sla in inst.slas.values():
-            if sla.status in ("pending", "not_started"):
+            if sla.status in _ENDED_SLA:
                 sla.status = "cancelled"
                 sla.paused = False
                 sla.paused_since = None
@@ -290,14 +309,31 @@ class _Core:
     def go(self, wf: Workflow, inst: Instance, target: str | None, t: dt.datetime) -> None:
         """Take transitions until the instance rests (sleeps, is pending, waits or ends)."""
         while target is not None and inst.status == "active":
-            self.leave(inst, t)
+            # leave the current step (as `leave`)
+            timers = inst.timers
+            if timers:
+                for role in _STEP_ROLES:
+                    seq = timers.pop(role, None)
+                    if seq is not None:
+                        self.state.timers.pop(seq, None)
+                        self.ctx.cancelled.append(seq)
+            if inst.pending_offer is not None:
+                offer = inst.offers[inst.pending_offer]
+                offer.status = "withdrawn"
+                offer.amount = _zero(offer.requested)
+                offer.decided_at = t
+                inst.pending_offer = None
+            inst.phase = ""
             target = self.enter(wf, inst, target, t)
 
     def leave(self, inst: Instance, t: dt.datetime) -> None:
         timers = inst.timers
-        for role in ("wait", "due", "every"):
-            if role in timers:
-                self.cancel_timer(inst, role)
+        if timers:
+            for role in _STEP_ROLES:
+                seq = timers.pop(role, None)
+                if seq is not None:
+                    self.state.timers.pop(seq, None)
+                    self.ctx.cancelled.append(seq)
         if inst.pending_offer is not None:
             offer = inst.offers[inst.pending_offer]
             offer.status = "withdrawn"
@@ -319,7 +355,7 @@ class _Core:
         inst.every_count = 0
         inst.work_index = 0
         spec = wf.targets[name]
-        if wf.slas:
+        if spec.sla_entry:
             self.slas_on_entry(wf, inst, spec, t)
         if spec.is_outcome:
             self.finish(inst, t, "ended", name)
@@ -330,7 +366,16 @@ class _Core:
             self.set_timer(inst, "wait", "wait", spec.wait.after(t))
             inst.phase = "sleeping"
             return None
-        return self.start_work(wf, inst, spec, t)
+        due = spec.due
+        if due is not None:  # as set_timer(inst, "due", "due", due.after(t))
+            ctx = self.ctx
+            seq = ctx.seq
+            ctx.seq = seq + 1
+            timer = Timer(seq, due.after(t), inst.workflow, "due", inst.number, None, inst.entry)
+            self.state.timers[seq] = timer
+            inst.timers["due"] = seq
+            ctx.set.append(timer)
+        return self.run_work(wf, inst, spec, t)
 
     def start_work(
         self, wf: Workflow, inst: Instance, spec: StepSpec, s: dt.datetime
@@ -343,40 +388,76 @@ class _Core:
     def run_work(self, wf: Workflow, inst: Instance, spec: StepSpec, t: dt.datetime) -> str | None:
         work = spec.work
         index = inst.work_index
-        env = self.env(inst, t) if work or spec.immediates else None
-        while index < len(work):
+        env: Env | None = None
+        count = len(work)
+        actions = inst.actions
+        effects = self.ctx.actions
+        step = inst.step or ""
+        while index < count:
             item = work[index]
             index += 1
             if type(item) is DoItem:
-                assert env is not None
-                self.emit(inst, t, item.name, {name: arg.function(env) for name, arg in item.args})
+                fixed = item.const_args
+                if fixed is not None:
+                    args = dict(fixed)
+                else:
+                    if env is None:
+                        env = self.env(inst, t)
+                    args = {name: arg.function(env) for name, arg in item.args}
+                record = ActionRecord(t, step, item.name, args)  # as `emit`
+                actions.append(record)
+                effects.append((self.case_id, inst.workflow, record))
             else:
                 assert isinstance(item, OfferItem)
-                pending = self.offer(wf, inst, item, t)
-                if pending:
+                if self.offer(wf, inst, item, t):
                     inst.work_index = index
                     inst.phase = "pending"
                     return None
-                env = self.env(inst, t)
+                env = None  # the offer's status and amount changed
         inst.work_index = index
-        if spec.immediates:
-            assert env is not None
-            for imm in spec.immediates:
-                if imm.guard is None or imm.guard.function(env):
-                    return imm.target
+        for imm in spec.immediates:
+            guard = imm.guard
+            if guard is None:
+                return imm.target
+            if env is None:
+                env = self.env(inst, t)
+            if guard.function(env):
+                return imm.target
         inst.phase = "waiting"
         if spec.every is not None and spec.every_count > 0:
             self.set_timer(inst, "every", "every", spec.every.after(t))
         return None
 
-    def match(self, wf: Workflow, spec: StepSpec, event_type: str, env: Env) -> str | None:
-        handler: Handler
-        for handler in spec.handlers.get(event_type, ()):
-            if handler.guard is None or handler.guard.function(env):
-                return handler.target
-        for handler in wf.global_handlers.get(event_type, ()):
-            if handler.guard is None or handler.guard.function(env):
-                return handler.target
+    def match(
+        self,
+        wf: Workflow,
+        spec: StepSpec,
+        event_type: str,
+        inst: Instance,
+        t: dt.datetime,
+        event: Mapping[str, Any] | None,
+        env: Env | None = None,
+    ) -> str | None:
+        handlers = spec.handlers.get(event_type)
+        if handlers:
+            for handler in handlers:
+                guard = handler.guard
+                if guard is None:
+                    return handler.target
+                if env is None:
+                    env = self.env(inst, t, event)
+                if guard.function(env):
+                    return handler.target
+        handlers = wf.global_handlers.get(event_type)
+        if handlers:
+            for handler in handlers:
+                guard = handler.guard
+                if guard is None:
+                    return handler.target
+                if env is None:
+                    env = self.env(inst, t, event)
+                if guard.function(env):
+                    return handler.target
         return None
 
     # -- SLAs --
@@ -386,8 +467,9 @@ class _Core:
     ) -> None:
         name = spec.name
         is_outcome = spec.is_outcome
-        for sla in wf.slas:
-            st = inst.slas[sla.name]
+        states = inst.slas
+        for sla in spec.sla_entry:
+            st = states[sla.name]
             if st.status == "not_started":
                 if sla.start_step != name:
                     continue
@@ -398,8 +480,8 @@ class _Core:
                     st.completed_at = t
                     st.paused = False
                     st.paused_since = None
-                    self.cancel_timer(inst, "sla_warn:" + sla.name)
-                    self.cancel_timer(inst, "sla_due:" + sla.name)
+                    self.cancel_timer(inst, sla.warn_role)
+                    self.cancel_timer(inst, sla.due_role)
                     self.trace(t, wf.name, inst, f"sla {sla.name} met")
                 elif st.status == "breached" and st.completed_at is None:
                     st.completed_at = t
@@ -410,8 +492,8 @@ class _Core:
                 if not st.paused:
                     st.paused = True
                     st.paused_since = t
-                    self.cancel_timer(inst, "sla_warn:" + sla.name)
-                    self.cancel_timer(inst, "sla_due:" + sla.name)
+                    self.cancel_timer(inst, sla.warn_role)
+                    self.cancel_timer(inst, sla.due_role)
                     self.trace(t, wf.name, inst, f"sla {sla.name} paused")
             elif st.paused:
                 assert st.paused_since is not None and st.due is not None
@@ -431,29 +513,35 @@ class _Core:
         self.sla_timers(inst, sla, st, t)
 
     def sla_timers(self, inst: Instance, sla: SlaSpec, st: SlaState, t: dt.datetime) -> None:
-        assert st.due is not None
+        due = st.due
+        assert due is not None
         if sla.warn is not None and not st.warned:
-            warn_at = sla.warn.before(st.due)
+            warn_at = sla.warn.before(due)
             if warn_at >= t:
-                self.set_timer(inst, "sla_warn:" + sla.name, "sla_warn", warn_at, sla.name)
-        self.set_timer(inst, "sla_due:" + sla.name, "sla_due", st.due, sla.name)
+                self.set_timer(inst, sla.warn_role, "sla_warn", warn_at, sla.name)
+        self.set_timer(inst, sla.due_role, "sla_due", due, sla.name)
 
     # -- offers --
 
-    def evaluated_limits(self, wf: Workflow, kind: str, env: Env) -> list[EvaluatedLimit]:
-        limits: list[EvaluatedLimit] = []
-        for lim in wf.limits_for(kind):
-            amount: Money | int | None
-            if lim.counts_grants:
-                amount = lim.count
-            else:
+    def evaluated_limits(
+        self, limits: Sequence[LimitSpec], env: Env
+    ) -> tuple[list[EvaluatedLimit], bool]:
+        """The limits evaluated for this case; and whether one is per client."""
+        out: list[EvaluatedLimit] = []
+        per_client = False
+        for lim in limits:
+            evaluated = lim.fixed
+            if evaluated is None:
                 assert lim.amount is not None
                 value = lim.amount.function(env)
                 amount = value if isinstance(value, Money) else None
-            limits.append(
-                EvaluatedLimit(lim.kind, lim.scope, lim.counts_grants, amount, lim.over, lim.text)
-            )
-        return limits
+                evaluated = EvaluatedLimit(
+                    lim.kind, lim.scope, lim.counts_grants, amount, lim.over, lim.text
+                )
+            out.append(evaluated)
+            if lim.scope == "client":
+                per_client = True
+        return out, per_client
 
     def check(
         self,
@@ -464,7 +552,10 @@ class _Core:
         env: Env,
         t: dt.datetime,
     ) -> tuple[Money | None, str | None]:
-        limits = self.evaluated_limits(wf, kind, env)
+        specs = wf.kind_limits.get(kind)
+        if specs is None:
+            specs = wf.limits_for(kind)
+        limits, per_client = self.evaluated_limits(specs, env)
         client = self.data.get("client")
         client = client if isinstance(client, str) else None
         own = [
@@ -472,11 +563,10 @@ class _Core:
             for o in inst.offers
             if o.status in _GRANTED and o.amount is not None
         ]
-        theirs: list[Grant] = []
-        if client is not None and any(lim.scope == "client" for lim in limits):
+        theirs: Sequence[Grant] = ()
+        if client is not None and per_client:
             theirs = self.ctx.ledger.grants(client)
-        decision = check_limits(kind, amount, client, own, theirs, limits, t)
-        return decision.amount, decision.reason
+        return decide_limits(kind, amount, client, own, theirs, limits, t)
 
     def offer(self, wf: Workflow, inst: Instance, item: OfferItem, t: dt.datetime) -> bool:
         """Run one `offer`; True when it waits for approval."""
@@ -493,7 +583,7 @@ class _Core:
         role = None
         highest: Decimal | None = None
         for approval in wf.approvals:
-            if approval.kind not in ("compensation", item.kind):
+            if approval.kind != "compensation" and approval.kind != item.kind:
                 continue
             threshold = approval.amount.function(env)
             if (
@@ -581,14 +671,13 @@ class _Core:
         flow.instances.append(inst)
         self.ctx.started.append((self.case_id, wf.name, inst.number, trigger.name, t))
         self.trace(t, wf.name, inst, f"instance {inst.number} started by {trigger.name}")
-
-        def begin() -> None:
+        try:
             for sla in wf.slas:
                 if sla.start_step is None:
                     self.sla_start(inst, sla, inst.slas[sla.name], t)
             self.go(wf, inst, wf.start, t)
-
-        self.guarded(wf, inst, t, begin)
+        except _FAILURES as error:
+            self.failed(wf, inst, t, error)
         return inst
 
     def cooled(self, flow: FlowState, trigger: TriggerSpec, t: dt.datetime) -> bool:
@@ -607,18 +696,40 @@ class _Core:
         active: bool,
     ) -> Instance | None:
         """Evaluate the workflow's triggers for one input; start an instance if one fires."""
-        candidates: list[TriggerSpec] = []
+        if not data_changed:
+            # only `on` triggers can fire (`when` and `at` triggers look at data changes)
+            ons = wf.on_triggers.get(event_type) if event_type is not None else None
+            if not ons:
+                return None
+            candidates: list[TriggerSpec] = []
+            env: Env | None = None
+            trig: TriggerSpec
+            try:
+                for trig in ons:
+                    condition = trig.condition
+                    if condition is not None:
+                        if env is None:
+                            env = Env(self.data, payload, None, None, None, None, t)
+                        if not condition.function(env):
+                            continue
+                    candidates.append(trig)
+            except ExprError as error:
+                self.trigger_error(wf, flow, trig, error, t)
+                return None
+            if active:
+                return None
+            return self.start_first(wf, flow, candidates, t)
+        candidates = []
         env = Env(self.data, payload, None, None, None, None, t)
+        memory = flow.memory
         try:
             for trig in wf.triggers:
                 mode = trig.mode
                 if mode == "when":
-                    if not data_changed:
-                        continue
                     assert trig.condition is not None
                     holds = trig.condition.function(env)
-                    before = flow.memory.get(trig.name, False)
-                    flow.memory[trig.name] = holds
+                    before = memory.get(trig.name, False)
+                    memory[trig.name] = holds
                     if holds and not before:
                         candidates.append(trig)
                 elif mode == "on":
@@ -626,15 +737,25 @@ class _Core:
                         trig.condition is None or trig.condition.function(env)
                     ):
                         candidates.append(trig)
-                elif data_changed and self.schedule_at(wf, flow, trig, env, t):
+                elif self.schedule_at(wf, flow, trig, env, t):
                     candidates.append(trig)
         except ExprError as error:
-            flow.error = f"case {self.case_id}: trigger {trig.name}: {error.message}"
-            self.ctx.errors.append(flow.error)
-            self.trace(t, wf.name, None, f"error: {flow.error}")
+            self.trigger_error(wf, flow, trig, error, t)
             return None
         if active:
             return None
+        return self.start_first(wf, flow, candidates, t)
+
+    def trigger_error(
+        self, wf: Workflow, flow: FlowState, trig: TriggerSpec, error: ExprError, t: dt.datetime
+    ) -> None:
+        flow.error = f"case {self.case_id}: trigger {trig.name}: {error.message}"
+        self.ctx.errors.append(flow.error)
+        self.trace(t, wf.name, None, f"error: {flow.error}")
+
+    def start_first(
+        self, wf: Workflow, flow: FlowState, candidates: list[TriggerSpec], t: dt.datetime
+    ) -> Instance | None:
         for trig in candidates:
             if self.cooled(flow, trig, t):
                 return self.start_instance(wf, flow, trig, t)
@@ -677,19 +798,31 @@ class _Core:
 
     def submit(self, inp: Submit) -> None:
         state, t = self.state, inp.at
-        state.data = dict(inp.data)
+        submitted = inp.data
+        state.data = dict(submitted)
         self.data = state.data
         state.submissions.append(t)
         state.last_at = t
         state.last_input = t
-        state.history.append((t, "submission", inp.data))
+        state.history.append((t, "submission", submitted))
         again = len(state.submissions) > 1  # a re-submission counts as an update
-        fields = {k: v for k, v in inp.data.items() if k != "id"}
+        fields: dict[str, Any] | None = None
+        if again:
+            fields = {k: v for k, v in submitted.items() if k != "id"}
+        flows = state.flows
         for wf in self.ctx.workflows:
-            flow = self.flow(wf.name)
-            inst = flow.active
-            if inst is not None:
-                self.update(self.workflow_of(inst), inst, t, fields)
+            flow = flows.get(wf.name)
+            if flow is None:
+                flow = flows[wf.name] = FlowState(wf.name)
+            instances = flow.instances
+            inst = instances[-1] if instances else None
+            if inst is not None and inst.status == "active":
+                if fields is None:
+                    fields = {k: v for k, v in submitted.items() if k != "id"}
+                iwf = wf if inst.version == wf.version else self.workflow_of(inst)
+                self.update(iwf, inst, t, fields)
+            else:
+                inst = None
             self.triggers(
                 wf,
                 flow,
@@ -705,80 +838,92 @@ class _Core:
     ) -> None:
         """New data for an active instance: immediates if it waits, then the handlers."""
         inst.clock = t
-
-        def react() -> None:
+        try:
             spec = wf.steps[inst.step or ""]
-            env = self.env(inst, t, fields)
+            env = None
             target = None
             if inst.phase == "waiting":
                 for imm in spec.immediates:
-                    if imm.guard is None or imm.guard.function(env):
+                    guard = imm.guard
+                    if guard is None:
+                        target = imm.target
+                        break
+                    if env is None:
+                        env = self.env(inst, t, fields)
+                    if guard.function(env):
                         target = imm.target
                         break
             if target is None:
-                target = self.match(wf, spec, "case_updated", env)
+                target = self.match(wf, spec, "case_updated", inst, t, fields, env)
             self.go(wf, inst, target, t)
-
-        self.guarded(wf, inst, t, react)
+        except _FAILURES as error:
+            self.failed(wf, inst, t, error)
 
     def event(self, inp: Event) -> None:
         state, t = self.state, inp.at
-        if inp.id is not None and inp.id in state.seen_ids:
-            record = IgnoredRecord(t, inp.type, inp.id, "duplicate")
-            for wf in self.ctx.workflows:
-                self.record_ignored(self.flow(wf.name), record)
-            state.history.append((t, "duplicate", inp.type, inp.id))
-            return
-        if inp.id is not None:
-            state.seen_ids.add(inp.id)
+        event_id = inp.id
+        if event_id is not None:
+            if event_id in state.seen_ids:
+                record = IgnoredRecord(t, inp.type, event_id, "duplicate")
+                for wf in self.ctx.workflows:
+                    self.record_ignored(self.flow(wf.name), record)
+                state.history.append((t, "duplicate", inp.type, event_id))
+                return
+            state.seen_ids.add(event_id)
         state.last_at = t
         state.last_input = t
-        is_update = inp.type == "case_updated"
+        event_type = inp.type
+        payload = inp.payload
+        is_update = event_type == "case_updated"
         if is_update:
-            state.data.update(inp.payload)
-        state.history.append((t, "event", inp.type, inp.id, inp.payload))
+            state.data.update(payload)
+        state.history.append((t, "event", event_type, event_id, payload))
+        flows = state.flows
         for wf in self.ctx.workflows:
-            flow = self.flow(wf.name)
-            inst = flow.active
-            if inst is not None:
+            flow = flows.get(wf.name)
+            if flow is None:
+                flow = flows[wf.name] = FlowState(wf.name)
+            instances = flow.instances
+            inst = instances[-1] if instances else None
+            if inst is not None and inst.status == "active":
                 if is_update:  # only the data triggers' memory can change
-                    self.triggers(wf, flow, t, inp.type, inp.payload, True, True)
-                iwf = self.workflow_of(inst)
+                    self.triggers(wf, flow, t, event_type, payload, True, True)
+                iwf = wf if inst.version == wf.version else self.workflow_of(inst)
                 if is_update:
-                    self.update(iwf, inst, t, inp.payload)
+                    self.update(iwf, inst, t, payload)
                 else:
                     self.deliver(iwf, inst, inp)
                 continue
-            started = self.triggers(wf, flow, t, inp.type, inp.payload, is_update, False)
+            started = self.triggers(wf, flow, t, event_type, payload, is_update, False)
             if started is None and not is_update:
-                self.record_ignored(flow, IgnoredRecord(t, inp.type, inp.id, "no instance"))
+                self.record_ignored(flow, IgnoredRecord(t, event_type, event_id, "no instance"))
 
     def deliver(self, wf: Workflow, inst: Instance, inp: Event) -> None:
         t = inp.at
         inst.clock = t
-
-        def handle() -> None:
+        try:
             spec = wf.steps[inst.step or ""]
             payload = inp.payload
+            event_type = inp.type
             if (
-                inp.type == "approval"
+                event_type == "approval"
                 and inst.pending_offer is not None
                 and payload.get("workflow") in (None, wf.name)
             ):
                 self.decide(wf, inst, spec, payload.get("approved") is True, t)
                 return
-            measures = wf.measures_by_event.get(inp.type)
+            measures = wf.measures_by_event.get(event_type)
             if measures:
                 self.measure(wf, inst, measures, payload, t)
-            target = self.match(wf, spec, inp.type, self.env(inst, t, payload))
+            target = self.match(wf, spec, event_type, inst, t, payload)
             if target is None:
-                record = IgnoredRecord(t, inp.type, inp.id, "no handler")
+                record = IgnoredRecord(t, event_type, inp.id, "no handler")
                 inst.ignored.append(record)
                 self.ctx.ignored.append((self.case_id, wf.name, record))
                 return
             self.go(wf, inst, target, t)
-
-        self.guarded(wf, inst, t, handle)
+        except _FAILURES as error:
+            self.failed(wf, inst, t, error)
 
     def measure(
         self,
@@ -817,19 +962,34 @@ class _Core:
         inst = flow.instances[(timer.instance or 1) - 1]
         if inst.status != "active":
             return
-        role = timer.kind if timer.name is None else f"{timer.kind}:{timer.name}"
-        if inst.timers.get(role) == timer.seq:
-            del inst.timers[role]
+        kind = timer.kind
+        role = kind if timer.name is None else f"{kind}:{timer.name}"
+        timers = inst.timers
+        if timers.get(role) == timer.seq:
+            del timers[role]
         inst.clock = t
-        wf = self.workflow_of(inst)
-        state.history.append((t, "timer", timer.kind, timer.name, wf.name, inst.number))
-        self.guarded(wf, inst, t, lambda: self.fire_timer(wf, inst, timer, t))
+        wf = self.current(inst)
+        state.history.append((t, "timer", kind, timer.name, wf.name, inst.number))
+        try:
+            if kind == "sla_due" or kind == "sla_warn":
+                self.fire_sla(wf, inst, timer, t)
+            else:
+                self.fire_timer(wf, inst, timer, t)
+        except _FAILURES as error:
+            self.failed(wf, inst, t, error)
+
+    def current(self, inst: Instance) -> Workflow:
+        """The workflow version `inst` runs on (the engine's own one, most of the time)."""
+        name = inst.workflow
+        for wf in self.ctx.workflows:
+            if wf.name == name:
+                if wf.version == inst.version:
+                    return wf
+                break
+        return self.workflow_of(inst)
 
     def fire_timer(self, wf: Workflow, inst: Instance, timer: Timer, t: dt.datetime) -> None:
         kind = timer.kind
-        if kind == "sla_due" or kind == "sla_warn":
-            self.fire_sla(wf, inst, timer, t)
-            return
         spec = wf.steps[inst.step or ""]
         if kind == "wait":
             inst.phase = ""
@@ -842,14 +1002,21 @@ class _Core:
                 self.trace(t, wf.name, inst, f"due in {spec.name} expired (no on timeout)")
         elif kind == "every":
             inst.every_count += 1
-            env = self.env(inst, t)
+            env = None
             for item in spec.actions:
-                self.emit(inst, t, item.name, {name: arg.function(env) for name, arg in item.args})
+                fixed = item.const_args
+                if fixed is not None:
+                    args = dict(fixed)
+                else:
+                    if env is None:
+                        env = self.env(inst, t)
+                    args = {name: arg.function(env) for name, arg in item.args}
+                self.emit(inst, t, item.name, args)
             if inst.every_count < spec.every_count and spec.every is not None:
                 self.set_timer(inst, "every", "every", spec.every.after(t))
 
     def fire_sla(self, wf: Workflow, inst: Instance, timer: Timer, t: dt.datetime) -> None:
-        sla = next(s for s in wf.slas if s.name == timer.name)
+        sla = wf.sla_by_name[timer.name or ""]
         st = inst.slas[sla.name]
         if st.status != "pending" or st.paused:
             return
@@ -858,7 +1025,7 @@ class _Core:
             self.emit(inst, t, "sla_warning", {"sla": sla.name, "due": st.due})
             return
         st.status = "breached"
-        self.cancel_timer(inst, "sla_warn:" + sla.name)
+        self.cancel_timer(inst, sla.warn_role)
         self.emit(inst, t, "sla_breached", {"sla": sla.name, "due": st.due})
         self.trace(t, wf.name, inst, f"sla {sla.name} breached")
         if sla.breach is not None and inst.step != sla.breach:
@@ -872,7 +1039,7 @@ class _Core:
         wf = next((w for w in self.ctx.workflows if w.name == flow.workflow), None)
         if wf is None:
             return
-        trig = next(tr for tr in wf.triggers if tr.name == name)
+        trig = wf.trigger_by_name[name]
         self.state.history.append((t, "timer", "at_trigger", name, wf.name, None))
         if flow.active is not None:
             return
@@ -908,7 +1075,10 @@ class _Core:
                 inst,
                 f"moved to {inp.step} by an operator" + (f": {inp.reason}" if inp.reason else ""),
             )
-            self.guarded(wf, inst, t, functools.partial(self.go, wf, inst, inp.step, t))
+            try:
+                self.go(wf, inst, inp.step, t)
+            except _FAILURES as error:
+                self.failed(wf, inst, t, error)
 
     def cancel(self, inp: Cancel) -> None:
         t = inp.at

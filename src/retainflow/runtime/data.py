@@ -14,14 +14,22 @@ true/false are booleans, `5` is a number).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from retainflow.compile import APPROVAL_FIELDS, Workflow
 from retainflow.types import ANY, ConversionError, Type, convert
+from retainflow.values import DECIMAL_CONTEXT, Money
 
-__all__ = ["RESERVED_CASE_KEYS", "DataError", "Plain", "convert_field", "plain_value"]
+__all__ = [
+    "RESERVED_CASE_KEYS",
+    "DataError",
+    "Plain",
+    "Validator",
+    "convert_field",
+    "plain_value",
+]
 
 # Keys of a case (file entry or API dict) that are not case fields.
 RESERVED_CASE_KEYS = frozenset({"id", "at", "events"})
@@ -125,6 +133,8 @@ def validate_case(workflows: Sequence[Workflow], data: Mapping[str, Any]) -> dic
 
 def case_id_of(data: Mapping[str, Any]) -> str:
     raw = data.get("id")
+    if type(raw) is str and raw:
+        return raw
     if raw is None or isinstance(raw, Mapping | list | tuple):
         raise DataError("id", "is required (a text)")
     text = str(raw) if isinstance(raw, Plain | str) else convert(raw, Type("text"))
@@ -192,3 +202,181 @@ def _known_fields(fields: Mapping[str, Any]) -> str:
     if not fields:
         return " (it declares none)"
     return " (fields: " + ", ".join(fields) + ")"
+
+
+# ---- prepared once per engine ------------------------------------------------------------
+
+Converter = Callable[[Any], Any]
+_to_decimal = DECIMAL_CONTEXT.create_decimal
+
+
+def field_converter(type_: Type) -> Converter:
+    """`convert_field(value, type_)` as a function of the value, with fast paths for the
+    usual input types; anything else (and every error) goes through `convert_field`."""
+    name, optional = type_.name, type_.optional
+
+    def slow(value: Any) -> Any:
+        return convert_field(value, type_)
+
+    if name == "text":
+
+        def text(value: Any) -> Any:
+            cls = type(value)
+            if cls is str:
+                return value
+            if cls is Plain and value.value is not None:
+                return str.__str__(value)
+            if value is None and optional:
+                return None
+            return convert_field(value, type_)
+
+        return text
+    if name == "enum":
+        members = frozenset(type_.members)
+
+        def enum(value: Any) -> Any:
+            cls = type(value)
+            if cls is str:
+                if value in members:
+                    return value
+            elif cls is Plain and value.value is not None:
+                text = str.__str__(value)
+                if text in members:
+                    return text
+            elif value is None and optional:
+                return None
+            return convert_field(value, type_)
+
+        return enum
+    if name == "bool":
+
+        def boolean(value: Any) -> Any:
+            if value is True or value is False:
+                return value
+            if type(value) is Plain:
+                inner = value.value
+                if inner is True or inner is False:
+                    return inner
+            elif value is None and optional:
+                return None
+            return convert_field(value, type_)
+
+        return boolean
+    if name == "number":
+
+        def number(value: Any) -> Any:
+            cls = type(value)
+            if cls is Decimal or cls is int:
+                return _to_decimal(value)
+            if cls is Plain:
+                inner = value.value
+                if type(inner) is int or type(inner) is Decimal:
+                    return _to_decimal(inner)
+            elif value is None and optional:
+                return None
+            return convert_field(value, type_)
+
+        return number
+    if name == "money":
+        currency = type_.currency
+
+        def money(value: Any) -> Any:
+            if type(value) is Money and (not currency or value.currency == currency):
+                return value
+            if value is None and optional:
+                return None
+            return convert_field(value, type_)
+
+        return money
+    return slow
+
+
+class Validator:
+    """`validate_case`, `validate_update` and `validate_payload` for one set of workflows,
+    prepared once (the engine checks every input): same values, same errors (a value the
+    fast path does not take, or any problem, goes through the functions above)."""
+
+    def __init__(self, workflows: Sequence[Workflow]) -> None:
+        self.workflows = tuple(workflows)
+        self.known = _field_types(self.workflows)
+        self.case_keys = frozenset(self.known) | RESERVED_CASE_KEYS
+        self.case_plan: tuple[tuple[str, Converter], ...] = tuple(
+            (name, field_converter(type_))
+            for wf in self.workflows
+            for name, type_ in wf.case_fields.items()
+        )
+        updates: dict[str, list[Converter]] = {}
+        for wf in self.workflows:
+            for name, type_ in wf.case_fields.items():
+                updates.setdefault(name, []).append(field_converter(type_))
+        self.update_plan = {name: tuple(convs) for name, convs in updates.items()}
+        # declared events (and approval): (schema names, converters in schema order)
+        self.events: dict[str, tuple[frozenset[str], tuple[tuple[str, Converter], ...]]] = {}
+        names = {name for wf in self.workflows for name in wf.event_fields} | {"approval"}
+        for event_type in names:
+            schema: Mapping[str, Type] | None = None
+            for wf in self.workflows:
+                schema = wf.event_fields.get(event_type)
+                if schema is not None:
+                    break
+            if schema is None:
+                schema = APPROVAL_FIELDS
+            plan = tuple((name, field_converter(type_)) for name, type_ in schema.items())
+            self.events[event_type] = (frozenset(schema), plan)
+
+    def case(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """`validate_case(workflows, data)`."""
+        keys = self.case_keys
+        for key in data:
+            if key not in keys:
+                return validate_case(self.workflows, data)  # raises DataError
+        typed: dict[str, Any] = {}
+        get = data.get
+        try:
+            for name, conv in self.case_plan:
+                value = conv(get(name))
+                if name not in typed:
+                    typed[name] = value
+        except ConversionError:
+            return validate_case(self.workflows, data)
+        typed["id"] = case_id_of(data)
+        return typed
+
+    def update(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """`validate_update(workflows, fields)`."""
+        plan = self.update_plan
+        typed: dict[str, Any] = {}
+        try:
+            for key, raw in fields.items():
+                convs = plan.get(key) if type(key) is str else None
+                if convs is None:
+                    return validate_update(self.workflows, fields)
+                for conv in convs:
+                    value = conv(raw)
+                    if key not in typed:
+                        typed[key] = value
+        except ConversionError:
+            return validate_update(self.workflows, fields)
+        return typed
+
+    def payload(self, event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """`validate_payload(workflows, event_type, payload)`."""
+        found = self.events.get(event_type)
+        if found is None:  # an undeclared event keeps untyped values
+            if not payload:
+                return {}
+            return {str(k): plain_value(v) for k, v in payload.items()}
+        names, plan = found
+        for key in payload:
+            if key not in names:
+                return validate_payload(self.workflows, event_type, payload)
+        if not plan:
+            return {}
+        typed: dict[str, Any] = {}
+        get = payload.get
+        try:
+            for name, conv in plan:
+                typed[name] = conv(get(name))
+        except ConversionError:
+            return validate_payload(self.workflows, event_type, payload)
+        return typed

@@ -2,12 +2,14 @@
 
 Input/output: the `Store` Protocol of `retainflow.stores.base`. Case states are kept as
 live objects (the engine core changes them in place, so no copy is made per input); the
-timer index is a heap of (time, sequence, case) with lazy deletion; the ledger is a list
-per client kept in time order.
+timer index is a heap of integer keys (microseconds since the epoch, then the creation
+sequence, in one int: comparing ints is several times cheaper than comparing tuples of
+datetimes) with lazy deletion; the ledger is a list per client kept in time order.
 
 A transaction that raises undoes the clock, sequence, timer and ledger changes and the
-cases it created; changes made in place to existing case states stay (only a bug in the
-engine raises there: rejections happen before anything changes).
+cases it created (from a journal of what it changed: no copy is taken up front); changes
+made in place to existing case states stay (only a bug in the engine raises there:
+rejections happen before anything changes).
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ from retainflow.stores.base import DueTimer, StoreTransaction, WorkflowSource
 __all__ = ["MemoryStore"]
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SEQ_BITS = 64  # a heap key is (microseconds since the epoch) << 64 | sequence
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+
+
+def _micros(at: dt.datetime) -> int:
+    """Microseconds since the epoch, from the fields of the difference: `timedelta //
+    timedelta` costs about three times as much, and so does hashing a fresh aware
+    datetime (a memo would)."""
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _key(at: dt.datetime, seq: int) -> int:
+    """The heap key of a timer: orders by time, then by creation sequence."""
+    return (_micros(at) << _SEQ_BITS) | seq
+
+
 class MemoryStore:
     """Everything in memory; `MemoryStore()` is the engine's default store."""
 
@@ -34,13 +54,17 @@ class MemoryStore:
         self.cases: dict[str, CaseState] = {}
         self.clock: dt.datetime | None = None
         self.seq = 0
-        self._heap: list[tuple[dt.datetime, int, str]] = []
-        self._live: dict[int, DueTimer] = {}
+        self._heap: list[int] = []  # `_key`s, live or cancelled
+        self._live: dict[int, DueTimer] = {}  # seq -> pending timer
         self._ledger: dict[str, list[Grant]] = {}
         self._ledger_keys: dict[str, list[tuple[dt.datetime, int]]] = {}
         self._grant_count = 0
         self._workflows: dict[tuple[str, int], WorkflowSource] = {}
-        self._journal: list[tuple[str, Any]] | None = None
+        # What the open transaction changed, for its undo: a case id (str) created, a timer
+        # seq (int) added, a DueTimer removed (cancelled or fired), (client, index) of a grant.
+        self._journal: list[Any] | None = None
+        self._until: dt.datetime | None = None  # the last `pop_due` bound and its key
+        self._until_key = 0
         self._tx = _Transaction(self)
 
     # ---- Store --------------------------------------------------------------------------
@@ -50,18 +74,30 @@ class MemoryStore:
 
     def _undo(self, saved: tuple[dt.datetime | None, int]) -> None:
         self.clock, self.seq = saved
-        for kind, item in reversed(self._journal or []):
-            if kind == "case":
+        added = False
+        for item in reversed(self._journal or []):
+            if isinstance(item, str):
                 self.cases.pop(item, None)
-            elif kind == "timer":
+            elif type(item) is int:
                 self._live.pop(item, None)
-            elif kind == "cancel":
+                added = True
+            elif isinstance(item, DueTimer):
                 self._live[item.seq] = item
-                heapq.heappush(self._heap, (item.at, item.seq, item.case_id))
-            elif kind == "grant":
+                heapq.heappush(self._heap, _key(item.at, item.seq))
+            else:
                 client, index = item
                 del self._ledger[client][index]
                 del self._ledger_keys[client][index]
+        if added:
+            # the undone timers' sequence numbers will be given out again: drop their keys
+            live = self._live
+            self._heap = [
+                key
+                for key in self._heap
+                if (timer := live.get(key & _SEQ_MASK)) is not None
+                and key == _key(timer.at, timer.seq)
+            ]
+            heapq.heapify(self._heap)
 
     def save_workflow(self, workflow: WorkflowSource) -> None:
         self._workflows.setdefault((workflow.name, workflow.version), workflow)
@@ -87,43 +123,55 @@ class MemoryStore:
         if state.case_id not in self.cases:
             self.cases[state.case_id] = state
             if self._journal is not None:
-                self._journal.append(("case", state.case_id))
+                self._journal.append(state.case_id)
 
     def take_seq(self) -> int:
         return self.seq
 
     def put_seq(self, next_seq: int) -> None:
-        self.seq = max(self.seq, next_seq)
+        if next_seq > self.seq:
+            self.seq = next_seq
 
     def add_timer(self, timer: DueTimer) -> None:
-        self._live[timer.seq] = timer
-        heapq.heappush(self._heap, (timer.at, timer.seq, timer.case_id))
+        seq = timer.seq
+        self._live[seq] = timer
+        delta = timer.at - _EPOCH
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        heapq.heappush(self._heap, (micros << _SEQ_BITS) | seq)
         if self._journal is not None:
-            self._journal.append(("timer", timer.seq))
+            self._journal.append(seq)
 
     def cancel_timer(self, seq: int) -> None:
         timer = self._live.pop(seq, None)
         if timer is not None and self._journal is not None:
-            self._journal.append(("cancel", timer))
-
-    def _clean_top(self) -> None:
-        heap, live = self._heap, self._live
-        while heap and heap[0][1] not in live:
-            heapq.heappop(heap)
+            self._journal.append(timer)
 
     def pop_due(self, until: dt.datetime) -> DueTimer | None:
-        self._clean_top()
-        if not self._heap or self._heap[0][0] > until:
+        heap = self._heap
+        if not heap:
             return None
-        _, seq, _ = heapq.heappop(self._heap)
-        timer = self._live.pop(seq)
-        if self._journal is not None:
-            self._journal.append(("cancel", timer))
-        return timer
+        if until is not self._until:
+            self._until = until
+            # every key below this one is due at or before `until`
+            self._until_key = (_micros(until) + 1) << _SEQ_BITS
+        limit = self._until_key
+        live = self._live
+        while heap and heap[0] < limit:
+            timer = live.pop(heapq.heappop(heap) & _SEQ_MASK, None)
+            if timer is not None:  # else it was cancelled
+                if self._journal is not None:
+                    self._journal.append(timer)
+                return timer
+        return None
 
     def next_wakeup(self) -> dt.datetime | None:
-        self._clean_top()
-        return self._heap[0][0] if self._heap else None
+        heap, live = self._heap, self._live
+        while heap:
+            timer = live.get(heap[0] & _SEQ_MASK)
+            if timer is not None:
+                return timer.at
+            heapq.heappop(heap)
+        return None
 
     def pending_timers(self) -> list[DueTimer]:
         """Every live timer, in firing order (for tests and status displays)."""
@@ -142,7 +190,7 @@ class MemoryStore:
         keys.insert(index, key)
         grants.insert(index, grant)
         if self._journal is not None:
-            self._journal.append(("grant", (client, index)))
+            self._journal.append((client, index))
 
     def all_grants(self) -> list[Grant]:
         """The whole ledger, oldest first (for reports)."""
@@ -150,20 +198,24 @@ class MemoryStore:
 
 
 class _Transaction:
-    """`with store.transaction():` without a generator (it runs once per engine call)."""
+    """`with store.transaction():` without a generator (it runs once per engine call);
+    one journal list, emptied after each transaction, serves them all."""
 
-    __slots__ = ("depth", "saved", "store")
+    __slots__ = ("clock", "depth", "journal", "seq", "store")
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
         self.depth = 0
-        self.saved: tuple[dt.datetime | None, int] = (None, 0)
+        self.clock: dt.datetime | None = None  # the clock and sequence to restore
+        self.seq = 0
+        self.journal: list[Any] = []
 
     def __enter__(self) -> StoreTransaction:
         store = self.store
-        if self.depth == 0:
-            store._journal = []
-            self.saved = (store.clock, store.seq)
+        if not self.depth:
+            store._journal = self.journal
+            self.clock = store.clock
+            self.seq = store.seq
         self.depth += 1
         return store
 
@@ -176,6 +228,9 @@ class _Transaction:
         self.depth -= 1
         if self.depth:
             return
+        store = self.store
         if kind is not None:
-            self.store._undo(self.saved)
-        self.store._journal = None
+            store._undo((self.clock, self.seq))
+        store._journal = None
+        if self.journal:
+            self.journal.clear()

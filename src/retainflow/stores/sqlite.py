@@ -20,6 +20,7 @@ leaves either the whole call or none of it (WAL). The database holds:
   (history entries) and the actions emitted; per `advance`, the clock move;
 - `clock`: the store clock, the next timer sequence number, the last transaction number;
 - `workflows`: the source of every workflow version an engine was given;
+- `layouts`: the field layouts of the classes in the pickled states;
 - `meta`: facts about the file (schema history).
 
 The schema is versioned with `PRAGMA user_version` (and marked as a retainflow file with
@@ -27,17 +28,19 @@ The schema is versioned with `PRAGMA user_version` (and marked as a retainflow f
 newer retainflow is refused with `SchemaVersionError`. docs/store.md has the details.
 
 Codec: case states are pickled with a restricted pickler, not with `state.dumps` (JSON):
-it is 5-10x faster both ways (the per-timer cost of `advance` is dominated by it). Only
+it is 5-8x faster both ways (the per-timer cost of `advance` is dominated by it). Only
 plain values and the attrs classes of `retainflow.runtime.state` and `retainflow.values`
-can be written (anything else is an error when saving, not when reading), each class
-stored with its field names, so a field added later with a default reads old rows; and
-only those classes, `datetime`, `Decimal` and time zones can be read back (no code runs).
+can be written (anything else is an error when saving, not when reading), each object
+with the number of its class's field layout (the `layouts` table has the field names), so
+a field added later with a default reads old rows; and only those classes, `datetime`,
+`Decimal`, time zones and built-in containers can be read back (no code runs).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import io
 import json
 import operator
@@ -52,7 +55,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -63,6 +66,10 @@ from retainflow.runtime import state as _state
 from retainflow.runtime.state import CaseState
 from retainflow.stores.base import DueTimer, StoreTransaction, WorkflowSource
 from retainflow.values import Money, to_json_value
+
+if TYPE_CHECKING:
+    from retainflow.compile import Workflow
+    from retainflow.engine import Engine
 
 __all__ = [
     "APPLICATION_ID",
@@ -75,6 +82,8 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "VersionConflict",
+    "open_engine",
+    "waits_for",
 ]
 
 
@@ -180,6 +189,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             body TEXT NOT NULL
         )""",
         "CREATE INDEX log_case ON log (case_id)",
+        # the field layouts of the classes in the pickled case states, by number
+        """CREATE TABLE layouts (
+            id INTEGER PRIMARY KEY,
+            layout TEXT NOT NULL
+        )""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -232,23 +246,39 @@ def _getter(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
     return get
 
 
-# class -> (layout key, field getter); layout key -> constructor taking the field values.
-_WRITE: dict[type[Any], tuple[str, Callable[[Any], tuple[Any, ...]]]] = {}
-_READ: dict[str, Callable[..., Any]] = {}
+def _layout_id(key: str) -> int:
+    """A layout's number in the pickles: 31 bits of its text's sha256 (the same in every
+    process and store; the `layouts` table of a store maps it back to the text)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") >> 1
+
+
+# The layouts this process knows: its own classes' (and those read from stores' `layouts`
+# tables), by number; class -> (layout number, field getter); number -> constructor.
+LAYOUTS: dict[int, str] = {}
+_WRITE: dict[type[Any], tuple[int, Callable[[Any], tuple[Any, ...]]]] = {}
+_READ: dict[int | str, Callable[..., Any]] = {}
 _BY_NAME: dict[str, type[Any]] = {}
 for _cls in _codec_classes():
     _names = tuple(a.name for a in attrs.fields(_cls))
-    _WRITE[_cls] = (_layout_key(_cls), _getter(_names))
+    _key = _layout_key(_cls)
+    LAYOUTS[_layout_id(_key)] = _key
+    _WRITE[_cls] = (_layout_id(_key), _getter(_names))
     _BY_NAME[_cls.__name__] = _cls
     if all(a.init and a.alias == a.name for a in attrs.fields(_cls)):
-        _READ[_layout_key(_cls)] = _cls
+        _READ[_layout_id(_key)] = _cls
 
 
-def _build(key: str, values: tuple[Any, ...]) -> Any:
-    """Rebuild one attrs object from its stored layout key and field values."""
-    make = _READ.get(key)
+def _build(layout: int | str, values: tuple[Any, ...]) -> Any:
+    """Rebuild one attrs object from its layout (number, or text) and field values."""
+    make = _READ.get(layout)
     if make is None:
-        make = _READ[key] = _other_layout(key)
+        key = layout if isinstance(layout, str) else LAYOUTS.get(layout)
+        if key is None:
+            raise StoreError(
+                f"a case state uses layout {layout}, which neither this retainflow nor the "
+                "store's layouts table knows"
+            )
+        make = _READ[layout] = _other_layout(key)
     return make(*values)
 
 
@@ -288,28 +318,51 @@ _READABLE: dict[tuple[str, str], Any] = {
     ("datetime", "timedelta"): dt.timedelta,
     ("datetime", "timezone"): dt.timezone,
     ("decimal", "Decimal"): Decimal,
+    ("builtins", "str"): str,
+    ("builtins", "int"): int,
+    ("builtins", "float"): float,
+    ("builtins", "list"): list,
+    ("builtins", "tuple"): tuple,
+    ("builtins", "dict"): dict,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
     (__name__, "_build"): _build,
     (__name__, "_zone"): _zone,
 }
 
 
+_BASES = (str, int, float, list, tuple, dict, set, frozenset)
+
+
 class _Reducers(dict[type[Any], Callable[[Any], Any]]):
     """The pickler's dispatch table: how each storable type is written (C reducers for
-    times and decimals); any other type is an error when saving, not when reading."""
+    times and decimals). A subclass of a built-in type is written as that type (as the
+    JSON codec of `retainflow.runtime.state` does: a YAML `Plain` scalar is a str); any
+    other type is an error when saving, not when reading."""
 
     def __missing__(self, cls: type[Any]) -> Callable[[Any], Any]:
+        for base in _BASES:
+            if issubclass(cls, base):
+                reducer = self[cls] = _as_base(base)
+                return reducer
         raise pickle.PicklingError(
             f"a case state may hold plain values only, not a {cls.__module__}.{cls.__qualname__}"
         )
 
 
-def _attrs_reducer(key: str, get: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any], Any]:
-    return lambda obj: (_build, (key, get(obj)))
+def _as_base(base: type[Any]) -> Callable[[Any], Any]:
+    if base is str:
+        return lambda obj: (str, (str.__str__(obj),))
+    return lambda obj: (base, (base(obj),))
+
+
+def _attrs_reducer(layout: int, get: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any], Any]:
+    return lambda obj: (_build, (layout, get(obj)))
 
 
 _REDUCERS = _Reducers()
-for _cls, (_key, _get) in _WRITE.items():
-    _REDUCERS[_cls] = _attrs_reducer(_key, _get)
+for _cls, (_number, _get) in _WRITE.items():
+    _REDUCERS[_cls] = _attrs_reducer(_number, _get)
 for _plain in (dt.datetime, dt.date, dt.time, dt.timedelta, dt.timezone, Decimal):
     _REDUCERS[_plain] = operator.methodcaller("__reduce_ex__", 5)  # keeps `fold`
 _REDUCERS[zoneinfo.ZoneInfo] = lambda zone: (_zone, (zone.key,))
@@ -346,13 +399,19 @@ def load_state(data: bytes) -> CaseState:
 
 
 _ZERO = dt.timedelta(0)
+_ISO: dict[dt.datetime, str] = {}
 
 
 def _iso(at: dt.datetime) -> str:
-    """`format_time` (UTC, `Z`, microseconds only when present), on the fast path."""
-    if at.utcoffset() != _ZERO:
-        at = at.astimezone(dt.UTC)
-    return at.isoformat()[:-6] + "Z"
+    """`format_time` (UTC, `Z`, microseconds only when present), memoized: the entries of
+    one call share their times."""
+    text = _ISO.get(at)
+    if text is None:
+        if len(_ISO) > 4096:
+            _ISO.clear()
+        utc = at if at.utcoffset() == _ZERO else at.astimezone(dt.UTC)
+        text = _ISO[at] = utc.isoformat()[:-6] + "Z"
+    return text
 
 
 def _json_default(value: Any) -> Any:
@@ -369,9 +428,12 @@ def _json_default(value: Any) -> Any:
     return to_json_value(value)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
 def _json(body: Any) -> str:
     try:
-        return json.dumps(body, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+        return _ENCODER.encode(body)
     except (TypeError, ValueError):  # keys json cannot take: render everything as text
         return json.dumps(to_json_value(body), ensure_ascii=False, separators=(",", ":"))
 
@@ -440,8 +502,9 @@ _InstKey = tuple[str, int]
 _InstTuple = tuple[Any, ...]
 
 
-def _instance_tuples(state: CaseState) -> dict[_InstKey, _InstTuple]:
-    """The `instances` rows of a case (column order), by (workflow, number)."""
+def _instance_rows(state: CaseState, final: set[_InstKey]) -> list[_InstTuple]:
+    """The `instances` rows (column order) of a case's instances not in `final` (ended
+    instances already written: their rows never change again)."""
     client = state.data.get("client")
     client = client if isinstance(client, str) else None
     nexts: dict[_InstKey, tuple[dt.datetime, int, str]] = {}
@@ -449,41 +512,54 @@ def _instance_tuples(state: CaseState) -> dict[_InstKey, _InstTuple]:
         if timer.instance is None:
             continue
         key = (timer.workflow, timer.instance)
-        kind = timer.kind if timer.name is None else f"{timer.kind}:{timer.name}"
         found = nexts.get(key)
         if found is None or (timer.at, timer.seq) < found[:2]:
+            kind = timer.kind if timer.name is None else f"{timer.kind}:{timer.name}"
             nexts[key] = (timer.at, timer.seq, kind)
-    rows: dict[_InstKey, _InstTuple] = {}
+    rows: list[_InstTuple] = []
     for flow in state.flows.values():
         for inst in flow.instances:
             key = (inst.workflow, inst.number)
-            nxt = nexts.get(key) if inst.status == "active" else None
-            rows[key] = (
-                state.case_id,
-                inst.workflow,
-                inst.number,
-                inst.version,
-                inst.status,
-                inst.step,
-                inst.phase,
-                inst.trigger,
-                inst.outcome,
-                _us(inst.started_at),
-                _opt_us(inst.ended_at),
-                _us(inst.clock),
-                None if nxt is None else _us(nxt[0]),
-                None if nxt is None else nxt[2],
-                client,
+            if key in final:
+                continue
+            nxt = None
+            if inst.status == "active":
+                nxt = nexts.get(key)
+            else:
+                final.add(key)
+            rows.append(
+                (
+                    state.case_id,
+                    inst.workflow,
+                    inst.number,
+                    inst.version,
+                    inst.status,
+                    inst.step,
+                    inst.phase,
+                    inst.trigger,
+                    inst.outcome,
+                    _us(inst.started_at),
+                    _opt_us(inst.ended_at),
+                    _us(inst.clock),
+                    None if nxt is None else _us(nxt[0]),
+                    None if nxt is None else nxt[2],
+                    client,
+                )
             )
     return rows
 
 
-def _action_counts(state: CaseState) -> dict[_InstKey, int]:
-    return {
-        (inst.workflow, inst.number): len(inst.actions)
-        for flow in state.flows.values()
-        for inst in flow.instances
-    }
+def _baseline(state: CaseState) -> tuple[dict[_InstKey, int], set[_InstKey]]:
+    """Per instance, its number of actions; and the instances that have ended."""
+    counts: dict[_InstKey, int] = {}
+    final: set[_InstKey] = set()
+    for flow in state.flows.values():
+        for inst in flow.instances:
+            key = (inst.workflow, inst.number)
+            counts[key] = len(inst.actions)
+            if inst.status != "active":
+                final.add(key)
+    return counts, final
 
 
 def _row_to_instance(row: Sequence[Any]) -> InstanceRow:
@@ -543,20 +619,20 @@ _GRANT_COLUMNS = "client, at, kind, amount, currency, case_id, workflow, label, 
 class _Entry:
     """A case loaded in a transaction, with what it was when loaded or last written."""
 
-    __slots__ = ("actions", "dirty", "history", "rowid", "rows", "state")
+    __slots__ = ("actions", "dirty", "final", "history", "state", "stored")
 
-    def __init__(self, state: CaseState, rowid: int | None) -> None:
+    def __init__(self, state: CaseState, stored: bool) -> None:
         self.state = state
-        self.rowid = rowid
+        self.stored = stored  # the cases table has its row
         self.dirty = False
-        if rowid is None:
-            self.history = 0
-            self.actions: dict[_InstKey, int] = {}
-            self.rows: dict[_InstKey, _InstTuple] = {}
+        # what is already written: history entries and actions logged, instances ended
+        self.history = len(state.history) if stored else 0
+        self.actions: dict[_InstKey, int]
+        self.final: set[_InstKey]
+        if stored:
+            self.actions, self.final = _baseline(state)
         else:
-            self.history = len(state.history)
-            self.actions = _action_counts(state)
-            self.rows = _instance_tuples(state)
+            self.actions, self.final = {}, set()
 
 
 class _Transaction:
@@ -572,11 +648,8 @@ class _Transaction:
         self.conn = conn
         self.batch = store.batch
         self.cache = store.cache
-        self.nested = 0
-        self._reset()
-
-    def _reset(self) -> None:
-        """Forget everything not yet written (a new transaction, or after a rollback)."""
+        self.changes = 0  # store changes so far (a failed nested call must have made none)
+        self.failed: str | None = None
         now, next_seq, tx = self.conn.execute(
             "SELECT now, next_seq, tx FROM clock WHERE id = 1"
         ).fetchone()
@@ -611,6 +684,7 @@ class _Transaction:
     def set_clock(self, at: dt.datetime) -> None:
         self.clock = at
         self.clock_dirty = True
+        self.changes += 1
 
     def take_seq(self) -> int:
         return self.seq
@@ -618,6 +692,7 @@ class _Transaction:
     def put_seq(self, next_seq: int) -> None:
         if next_seq > self.seq:
             self.seq = next_seq
+            self.changes += 1
 
     # -- cases --
 
@@ -625,24 +700,23 @@ class _Transaction:
         entry = self.cases.get(case_id)
         if entry is not None:
             return entry.state
-        row = self.conn.execute(
-            "SELECT id, state FROM cases WHERE case_id = ?", (case_id,)
-        ).fetchone()
+        row = self.conn.execute("SELECT state FROM cases WHERE case_id = ?", (case_id,)).fetchone()
         if row is None:
             return None
-        state = load_state(row[1])
+        state = load_state(row[0])
         if state.case_id != case_id:
             raise StoreError(f"the row of case {case_id} holds case {state.case_id}")
-        self.cases[case_id] = _Entry(state, row[0])
+        self.cases[case_id] = _Entry(state, True)
         self.store.stats["cases_loaded"] += 1
         if len(self.cases) > self.cache:
             self._evict()
         return state
 
     def save_case(self, state: CaseState) -> None:
+        self.changes += 1
         entry = self.cases.get(state.case_id)
         if entry is None:
-            entry = self.cases[state.case_id] = _Entry(state, None)
+            entry = self.cases[state.case_id] = _Entry(state, False)
         elif entry.state is not state:
             raise RuntimeError(
                 f"case {state.case_id}: a second copy of its state was saved in one transaction"
@@ -669,6 +743,7 @@ class _Transaction:
     # -- timers --
 
     def add_timer(self, timer: DueTimer) -> None:
+        self.changes += 1
         at = _us(timer.at)
         row = (timer.seq, at, timer.case_id)
         self.timer_inserts[timer.seq] = row
@@ -683,6 +758,7 @@ class _Transaction:
             self.flush_timers()
 
     def cancel_timer(self, seq: int) -> None:
+        self.changes += 1
         if self.timer_inserts.pop(seq, None) is None:
             self.timer_deletes.append(seq)
         if seq in self.due_seqs:
@@ -703,6 +779,7 @@ class _Transaction:
                 if self.timer_inserts.pop(seq, None) is None:
                     self.timer_deletes.append(seq)
                 self.fired += 1
+                self.changes += 1
                 self.store.stats["timers_fired"] += 1
                 return DueTimer(_time(at), seq, case_id)
             if self.due_done_until is not None and limit <= self.due_done_until:
@@ -764,6 +841,7 @@ class _Transaction:
             ).fetchone()
             if present >= count:
                 return
+        self.changes += 1
         self.conn.execute(
             f"INSERT INTO ledger ({_GRANT_COLUMNS}, tx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             row,
@@ -792,35 +870,34 @@ class _Transaction:
         if not self.dirty:
             return
         tx = self.tx_no
-        updates: list[tuple[bytes, int, int]] = []
+        inserts: list[tuple[str, bytes, int]] = []
+        updates: list[tuple[bytes, int, str]] = []
         inst_rows: list[_InstTuple] = []
         log_rows: list[tuple[int, int, str, str, str]] = []
-        conn = self.conn
         for entry in self.dirty:
             state = entry.state
             data = dump_state(state)
-            if entry.rowid is None:
-                entry.rowid = conn.execute(
-                    "INSERT INTO cases (case_id, state, tx) VALUES (?, ?, ?) "
-                    "ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, tx = excluded.tx "
-                    "RETURNING id",
-                    (state.case_id, data, tx),
-                ).fetchone()[0]
+            if entry.stored:
+                updates.append((data, tx, state.case_id))
             else:
-                updates.append((data, tx, entry.rowid))
-            rows = _instance_tuples(state)
-            for key, row in rows.items():
-                if entry.rows.get(key) != row:
-                    inst_rows.append(row)
-            entry.rows = rows
+                inserts.append((state.case_id, data, tx))
+                entry.stored = True
+            inst_rows.extend(_instance_rows(state, entry.final))
             log = self._log_row(entry)
             if log is not None:
                 log_rows.append(log)
             entry.dirty = False
         self.store.stats["cases_saved"] += len(self.dirty)
         self.dirty = []
+        conn = self.conn
+        if inserts:
+            conn.executemany(
+                "INSERT INTO cases (case_id, state, tx) VALUES (?, ?, ?) ON CONFLICT (case_id) "
+                "DO UPDATE SET state = excluded.state, tx = excluded.tx",
+                inserts,
+            )
         if updates:
-            conn.executemany("UPDATE cases SET state = ?, tx = ? WHERE id = ?", updates)
+            conn.executemany("UPDATE cases SET state = ?, tx = ? WHERE case_id = ?", updates)
         if inst_rows:
             conn.executemany(
                 "INSERT OR REPLACE INTO instances VALUES "
@@ -917,6 +994,10 @@ class _Transaction:
 # ---- the store -------------------------------------------------------------------------------
 
 
+# Connections a forked child inherited: kept, so that they are never closed in the child.
+_INHERITED: list[sqlite3.Connection] = []
+
+
 class _Local(threading.local):
     conn: sqlite3.Connection | None = None
     pid: int = 0
@@ -947,8 +1028,8 @@ class SQLiteStore:
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 30.0,
         create: bool = True,
-        batch: int = 1000,
-        cache: int = 4096,
+        batch: int = 256,
+        cache: int = 512,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
@@ -961,7 +1042,7 @@ class SQLiteStore:
         self.synchronous: Synchronous = synchronous
         self.busy_timeout = busy_timeout
         self.batch = max(16, batch)
-        self.cache = max(2 * self.batch, cache)
+        self.cache = max(2 * self.batch, cache)  # dirty states are cached too
         self.stats: dict[str, int] = {
             "transactions": 0,
             "busy_retries": 0,
@@ -971,6 +1052,7 @@ class SQLiteStore:
         }
         self._local = _Local()
         self._migrate(self._connection())
+        self._register_layouts(self._connection())
 
     def __repr__(self) -> str:
         return f"<SQLiteStore {self.path}>"
@@ -1011,7 +1093,9 @@ class SQLiteStore:
     def _connection(self) -> sqlite3.Connection:
         local = self._local
         pid = os.getpid()
-        if local.conn is None or local.pid != pid:  # a forked child opens its own
+        if local.conn is None or local.pid != pid:
+            if local.conn is not None:  # forked: never use (or close) the parent's
+                _INHERITED.append(local.conn)
             local.conn = self._connect()
             local.pid = pid
             local.tx = None
@@ -1061,6 +1145,28 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
             raise
 
+    def _register_layouts(self, conn: sqlite3.Connection) -> None:
+        """Learn the layouts the file's case states use; record this retainflow's."""
+        stored = dict(conn.execute("SELECT id, layout FROM layouts").fetchall())
+        for number, text in stored.items():
+            if LAYOUTS.setdefault(number, text) != text:
+                raise StoreError(
+                    f"{self.path}: layout {number} is {text!r} here, not {LAYOUTS[number]!r}"
+                )
+        mine = {number for number, _ in _WRITE.values()}
+        missing = [(number, LAYOUTS[number]) for number in sorted(mine - set(stored))]
+        if missing:
+            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO layouts (id, layout) VALUES (?, ?)", missing
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
     def _header(self, conn: sqlite3.Connection) -> tuple[int, int]:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -1089,18 +1195,37 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[StoreTransaction]:
-        """One `BEGIN IMMEDIATE ... COMMIT`; a nested call is a savepoint of the outer one."""
+        """One `BEGIN IMMEDIATE ... COMMIT`.
+
+        A transaction opened inside another one (in the same thread) joins it: a host may
+        group many engine calls into one commit (bulk loading). A joined call that raises
+        after changing nothing (a rejected input) leaves the outer transaction usable; one
+        that raises after a change makes it fail: it rolls back, whatever the host does.
+        """
         conn = self._connection()
         local = self._local
         tx = local.tx
         if tx is not None:
-            yield from self._nested(tx)
+            if tx.failed is not None:
+                raise StoreError(tx.failed)
+            before = tx.changes
+            try:
+                yield tx
+            except BaseException as error:
+                if tx.changes != before and tx.failed is None:
+                    tx.failed = (
+                        f"{self.path}: a call failed halfway inside this transaction "
+                        f"({type(error).__name__}: {error}); it is rolled back"
+                    )
+                raise
             return
         self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             tx = _Transaction(self, conn)
             local.tx = tx
             yield tx
+            if tx.failed is not None:
+                raise StoreError(tx.failed)
             tx.flush()
             conn.execute("COMMIT")
             self.stats["transactions"] += 1
@@ -1110,23 +1235,6 @@ class SQLiteStore:
             raise
         finally:
             local.tx = None
-
-    def _nested(self, tx: _Transaction) -> Iterator[StoreTransaction]:
-        tx.flush()
-        tx.nested += 1
-        name = f"retainflow_{tx.nested}"
-        tx.conn.execute(f"SAVEPOINT {name}")
-        try:
-            yield tx
-        except BaseException:
-            tx.conn.execute(f"ROLLBACK TO {name}")
-            tx.conn.execute(f"RELEASE {name}")
-            tx._reset()
-            raise
-        else:
-            tx.conn.execute(f"RELEASE {name}")
-        finally:
-            tx.nested -= 1
 
     # -- Store --------------------------------------------------------------------------------
 
@@ -1182,7 +1290,8 @@ class SQLiteStore:
         return None if row is None else WorkflowSource(*row)
 
     def workflow_sources(self) -> list[WorkflowSource]:
-        """Every stored workflow version, by name and version."""
+        """Every stored workflow version, by name and version (`[-1]` of a name is the
+        newest: what new instances take)."""
         rows = (
             self._connection()
             .execute(
@@ -1246,16 +1355,29 @@ class SQLiteStore:
     def instances(
         self, case_id: str | None = None, status: str | None = None
     ) -> Iterator[InstanceRow]:
-        """Instance rows in first-submission order of their cases (read in pages)."""
-        conn = self._connection()
+        """Instance rows (of one case, or with one status), cases in first-submission order,
+        then by workflow and number (read in pages: no lock is held)."""
         if case_id is not None:
-            rows = conn.execute(
-                "SELECT * FROM instances WHERE case_id = ? ORDER BY workflow, number", (case_id,)
-            ).fetchall()
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT * FROM instances WHERE case_id = ? ORDER BY workflow, number",
+                    (case_id,),
+                )
+                .fetchall()
+            )
             for row in rows:
                 if status is None or row[4] == status:
                     yield _row_to_instance(row)
             return
+        for _, found in self.cases_with_instances():
+            for row in found:
+                if status is None or row.status == status:
+                    yield row
+
+    def cases_with_instances(self) -> Iterator[tuple[str, list[InstanceRow]]]:
+        """Every case id in first-submission order with its instance rows (maybe none)."""
+        conn = self._connection()
         last = 0
         while True:
             cases = conn.execute(
@@ -1264,16 +1386,15 @@ class SQLiteStore:
             if not cases:
                 return
             marks = ",".join("?" * len(cases))
-            query = f"SELECT * FROM instances WHERE case_id IN ({marks})"
-            params: list[Any] = [c[1] for c in cases]
-            if status is not None:
-                query += " AND status = ?"
-                params.append(status)
             found: dict[str, list[InstanceRow]] = {}
-            for row in conn.execute(query, params):
+            for row in conn.execute(
+                f"SELECT * FROM instances WHERE case_id IN ({marks}) "
+                "ORDER BY case_id, workflow, number",
+                [c[1] for c in cases],
+            ):
                 found.setdefault(row[0], []).append(_row_to_instance(row))
             for _, case in cases:
-                yield from sorted(found.get(case, ()), key=lambda r: (r.workflow, r.number))
+                yield case, found.get(case, [])
             last = cases[-1][0]
 
     def pending_timers(self, case_id: str | None = None) -> list[DueTimer]:
@@ -1315,3 +1436,39 @@ class SQLiteStore:
             .fetchall()
         )
         return [_row_to_grant(row) for row in rows]
+
+
+# ---- views for operators (`retainflow status`, `retainflow advance`) ---------------------
+
+
+def open_engine(store: SQLiteStore) -> Engine:
+    """An engine over the workflows a store holds: the newest version of each name (older
+    versions load from the store for the instances pinned on them)."""
+    from retainflow.api import load_source
+    from retainflow.engine import Engine
+    from retainflow.source import SourceFile
+
+    newest: dict[str, WorkflowSource] = {}
+    for source in store.workflow_sources():
+        newest[source.name] = source
+    workflows = [
+        load_source(SourceFile(s.path or f"<{s.name} v{s.version}>", s.source))
+        for s in newest.values()
+    ]
+    return Engine(workflows, store=store)
+
+
+def waits_for(workflow: Workflow, step: str | None, phase: str) -> list[str]:
+    """What an active instance in `step` and `phase` waits for: the events its handlers
+    (the step's, then the global ones) take, `timeout`, `approval` or `wait`."""
+    if phase == "sleeping":
+        return ["wait"]
+    if phase == "pending":
+        return ["approval"]
+    spec = workflow.steps.get(step or "")
+    if spec is None or phase != "waiting":
+        return []
+    found = list(dict.fromkeys([*spec.handlers, *workflow.global_handlers]))
+    if spec.timeout is not None:
+        found.append("timeout")
+    return found
