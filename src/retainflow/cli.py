@@ -838,7 +838,13 @@ _REPORT_FORMATS = ("text", "json", "html")
     default=None,
     help="Write the report to this file instead of stdout.",
 )
-@click.option("--store", "store", metavar="FILE", default=None, help="Not available yet.")
+@click.option(
+    "--store",
+    "store",
+    metavar="FILE",
+    default=None,
+    help="Report every instance of this SQLite store (its workflows come with it).",
+)
 def report(
     results: tuple[str, ...],
     workflow_files: tuple[str, ...],
@@ -856,12 +862,12 @@ def report(
     """
     from retainflow import report as rr
 
-    if store is not None:
+    if store is not None and results:
+        raise click.UsageError("give RESULTS files or --store FILE, not both")
+    if store is None and not results:
         raise click.UsageError(
-            "--store: reports over a store are not available yet; give run results files"
+            "give one or more RESULTS files (run --format jsonl), - for stdin, or --store FILE"
         )
-    if not results:
-        raise click.UsageError("give one or more RESULTS files (run --format jsonl), or -")
     try:
         period = rr.period_of(date_from, date_to)
     except rr.PeriodError as error:
@@ -870,7 +876,17 @@ def report(
         raise click.UsageError("--clients needs --from and --to (the period to measure)")
     try:
         infos = [rr.load_workflow_info(path) for path in workflow_files]
-        records = rr.read_results(results)
+        if store is not None:
+            from retainflow.report.store import StoreInputError, read_store
+
+            try:
+                records, stored = read_store(store)
+            except StoreInputError as error:
+                _err(str(error))
+                sys.exit(EXIT_PROBLEMS)
+            infos = infos or stored
+        else:
+            records = rr.read_results(results)
         clients = None
         if clients_file is not None and period.start is not None and period.end is not None:
             rows = rr.read_clients(clients_file)
