@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from retainflow import __version__
+from retainflow import __version__, nodes
+from retainflow.analysis import Analysis
 from retainflow.diagnostics import (
     CATALOG_ROWS,
     FileDiagnostics,
@@ -31,6 +32,27 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 def _err(message: str) -> None:
     click.echo(f"retainflow: {message}", err=True)
+
+
+def _checked_workflow(path: str, verb: str) -> tuple[Analysis, nodes.Workflow]:
+    """Analyze a workflow file for a command that needs it free of errors: an unreadable
+    file exits 2, a file with errors prints them (as `lint` does) and exits 1."""
+    from retainflow.analysis import analyze_path
+
+    try:
+        analysis = analyze_path(path)
+    except UnicodeDecodeError:
+        _err(f"{path}: is not UTF-8 text")
+        sys.exit(EXIT_USAGE)
+    except OSError as error:
+        _err(f"{path}: cannot be read ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
+    errors = len(analysis.errors)
+    if errors or analysis.workflow is None:
+        click.echo(render_text(analysis.report, color=sys.stderr.isatty()), err=True, nl=False)
+        _err(f"{analysis.source.path}: {verb}: {errors} compile error{'s' * (errors != 1)}")
+        sys.exit(EXIT_PROBLEMS)
+    return analysis, analysis.workflow
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -191,7 +213,6 @@ GRAPH_FORMATS = ("mermaid", "dot", "json", "svg", "png")
 )
 def graph(workflow: str, output_format: str, out: str | None) -> None:
     """Print the state graph of WORKFLOW: steps, outcomes and every transition."""
-    from retainflow.analysis import analyze_path
     from retainflow.graph import build_graph
     from retainflow.render_graph import (
         IMAGE_FORMATS,
@@ -201,20 +222,8 @@ def graph(workflow: str, output_format: str, out: str | None) -> None:
         to_image,
     )
 
-    try:
-        analysis = analyze_path(workflow)
-    except UnicodeDecodeError:
-        _err(f"{workflow}: is not UTF-8 text")
-        sys.exit(EXIT_USAGE)
-    except OSError as error:
-        _err(f"{workflow}: cannot be read ({error.strerror or error})")
-        sys.exit(EXIT_USAGE)
-    errors = len(analysis.errors)
-    if errors or analysis.workflow is None:
-        click.echo(render_text(analysis.report, color=sys.stderr.isatty()), err=True, nl=False)
-        _err(f"{analysis.source.path}: no graph: {errors} compile error{'s' * (errors != 1)}")
-        sys.exit(EXIT_PROBLEMS)
-    state_graph = build_graph(analysis.workflow, analysis.source)
+    analysis, checked = _checked_workflow(workflow, "no graph")
+    state_graph = build_graph(checked, analysis.source)
     if output_format in IMAGE_FORMATS:
         try:
             image = to_image(state_graph, output_format, analysis.workflow, analysis.source)
@@ -304,7 +313,6 @@ def run(
     """Run the CASES file (YAML, JSON or JSON Lines) through WORKFLOW on one timeline."""
     import json as _json
 
-    from retainflow.analysis import analyze_path
     from retainflow.caseio import CaseFileError, load_cases, load_ledger
     from retainflow.compile import compile_workflow
     from retainflow.results import dumps_line, summary
@@ -312,20 +320,8 @@ def run(
     from retainflow.runtime.batch import run_entries
     from retainflow.values import parse_time
 
-    try:
-        analysis = analyze_path(workflow)
-    except UnicodeDecodeError:
-        _err(f"{workflow}: is not UTF-8 text")
-        sys.exit(EXIT_USAGE)
-    except OSError as error:
-        _err(f"{workflow}: cannot be read ({error.strerror or error})")
-        sys.exit(EXIT_USAGE)
-    errors = len(analysis.errors)
-    if errors or analysis.workflow is None:
-        click.echo(render_text(analysis.report, color=sys.stderr.isatty()), err=True, nl=False)
-        _err(f"{analysis.source.path}: not run: {errors} compile error{'s' * (errors != 1)}")
-        sys.exit(EXIT_PROBLEMS)
-    compiled = compile_workflow(analysis.workflow, analysis.source)
+    analysis, checked = _checked_workflow(workflow, "not run")
+    compiled = compile_workflow(checked, analysis.source)
     horizon = None
     if until is not None:
         try:
