@@ -144,7 +144,7 @@ def test_a_broken_workflow_is_refused(tmp_path: Path) -> None:
         (["--from", "yesterday"], "Invalid value for --from"),
         (["--to", "2026-03-02T10:00:00"], "no UTC offset"),
         (["--from", "2026-04-02", "--to", "2026-04-01"], "must end after --from"),
-        (["--store", "state.db"], "not available yet"),
+        (["--store", "state.db"], "not both"),
         (["--clients", "clients.csv"], "--clients needs --from and --to"),
         (["--frm", "2026-01-01"], "No such option"),
     ],
