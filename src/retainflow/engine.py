@@ -440,6 +440,10 @@ class Engine:
         event_type = event.get("type")
         if not isinstance(event_type, str) or not event_type:
             raise ValueError("an event needs a 'type'")
+        if type(event_type) is not str:
+            # a str subclass (a YAML scalar) is tracked by the garbage collector: kept in
+            # the history it would keep every entry naming it tracked too
+            event_type = str(event_type)
         raw_id = event.get("id")
         event_id = None if raw_id is None else raw_id if type(raw_id) is str else str(raw_id)
         try:
