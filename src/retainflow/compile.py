@@ -361,31 +361,8 @@ class _Compiler:
 
     def compile_calendars(self) -> None:
         for decl in self.ast.of(n.Calendar):
-            if decl.name.text in self.calendars:
-                continue
-            zone = "UTC"
-            intervals: list[WeeklyInterval] = []
-            countries: list[str] = []
-            closed: list[dt.date] = []
-            opened: list[dt.date] = []
-            for item in decl.items:
-                if isinstance(item, n.CalTimezone):
-                    zone = item.zone.value
-                elif isinstance(item, n.CalHours):
-                    for day in _weekdays(item.days):
-                        for interval in item.intervals:
-                            intervals.append(
-                                WeeklyInterval(day, interval.open.minutes, interval.close.minutes)
-                            )
-                elif isinstance(item, n.CalHolidaysCountry):
-                    countries.append(item.country.value)
-                elif isinstance(item, n.CalHolidaysDates):
-                    closed.extend(d.value for d in item.dates)
-                elif isinstance(item, n.CalOpen):
-                    opened.extend(d.value for d in item.dates)
-            self.calendars[decl.name.text] = BusinessCalendar(
-                decl.name.text, zone, intervals, countries, closed, opened
-            )
+            if decl.name.text not in self.calendars:
+                self.calendars[decl.name.text] = build_calendar(decl)
 
     # -- the rest --
 
@@ -617,6 +594,31 @@ def compile_text(text: str, path: str = "<text>") -> Workflow:
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def build_calendar(decl: n.Calendar) -> BusinessCalendar:
+    """A checked `calendar NAME { ... }` declaration as a `BusinessCalendar` (the one
+    builder: the compiler, reports and tests all use it)."""
+    zone = "UTC"
+    intervals: list[WeeklyInterval] = []
+    countries: list[str] = []
+    closed: list[dt.date] = []
+    opened: list[dt.date] = []
+    for item in decl.items:
+        if isinstance(item, n.CalTimezone):
+            zone = item.zone.value
+        elif isinstance(item, n.CalHours):
+            for day in _weekdays(item.days):
+                intervals.extend(
+                    WeeklyInterval(day, iv.open.minutes, iv.close.minutes) for iv in item.intervals
+                )
+        elif isinstance(item, n.CalHolidaysCountry):
+            countries.append(item.country.value)
+        elif isinstance(item, n.CalHolidaysDates):
+            closed.extend(d.value for d in item.dates)
+        elif isinstance(item, n.CalOpen):
+            opened.extend(d.value for d in item.dates)
+    return BusinessCalendar(decl.name.text, zone, intervals, countries, closed, opened)
 
 
 def _sla_entry(slas: list[SlaSpec], name: str, is_outcome: bool) -> tuple[SlaSpec, ...]:

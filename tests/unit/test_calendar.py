@@ -23,6 +23,8 @@ try:
 except ModuleNotFoundError:  # not installed (yet): test the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
+from retainflow import nodes
+from retainflow.analysis import analyze_text
 from retainflow.calendar import (
     BusinessCalendar,
     WeeklyInterval,
@@ -31,70 +33,23 @@ from retainflow.calendar import (
     known_timezone,
     validate_intervals,
 )
+from retainflow.compile import build_calendar
 from tests.support import SHARED
 
 CONFORMANCE = SHARED / "conformance" / "calendar.yaml"
 
-# --------------------------------------------------------------------------------------
-# TEMPORARY stand-in for the rflow parser: reads just the `calendar NAME { ... }` blocks
-# of calendar.yaml with regexes. Swap it for the real parser + lowering once they exist.
-# --------------------------------------------------------------------------------------
-
-_DAYS = {
-    name: index for index, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
-}
-_INTERVAL_RE = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _days(spec: str) -> list[int]:
-    days: list[int] = []
-    for part in spec.split(","):
-        first, _, last = part.strip().partition("-")
-        start = _DAYS[first]
-        stop = _DAYS[last] if last else start
-        days.extend((start + k) % 7 for k in range((stop - start) % 7 + 1))
-    return days
-
 
 def _calendar_from_text(text: str) -> BusinessCalendar:
-    """TEMPORARY regex reader of one rflow `calendar` block (until the parser lands)."""
-    header = re.match(r"\s*calendar\s+(\w+)\s*\{(.*)\}\s*$", text, re.S)
-    assert header is not None, f"not a calendar block: {text!r}"
-    name, body = header[1], header[2]
-    timezone = ""
-    intervals: list[WeeklyInterval] = []
-    countries: list[str] = []
-    closed: list[date] = []
-    opened: list[date] = []
-    for raw in re.split(r"[;\n]", body):
-        item = raw.split("#", 1)[0].strip()
-        if not item:
-            continue
-        keyword, _, rest = item.partition(" ")
-        rest = rest.strip()
-        if keyword == "timezone":
-            timezone = rest.strip('"')
-        elif keyword == "hours":
-            day_spec, _, hours = rest.partition(" ")
-            for day in _days(day_spec):
-                for m in _INTERVAL_RE.finditer(hours):
-                    h1, m1, h2, m2 = map(int, m.groups())
-                    intervals.append(WeeklyInterval(day, h1 * 60 + m1, h2 * 60 + m2))
-        elif keyword == "holidays" and rest.startswith('"'):
-            countries.extend(re.findall(r'"([^"]+)"', rest))
-        elif keyword == "holidays":
-            closed.extend(date.fromisoformat(d) for d in _DATE_RE.findall(rest))
-        elif keyword == "open":
-            opened.extend(date.fromisoformat(d) for d in _DATE_RE.findall(rest))
-        else:
-            raise AssertionError(f"unexpected calendar item {item!r}")
-    return BusinessCalendar(name, timezone, intervals, countries, closed, opened)
-
-
-# --------------------------------------------------------------------------------------
-# The conformance examples
-# --------------------------------------------------------------------------------------
+    """A calendar block of calendar.yaml through the real front end and compile's builder:
+    the text must check clean as part of a workflow, then it is built as the engine builds
+    it."""
+    workflow_text = f"workflow calendar_examples version 1\n{text}\n"
+    analysis = analyze_text(workflow_text)
+    assert analysis.workflow is not None, analysis.diagnostics
+    problems = [d for d in analysis.diagnostics if d.code != "RF105" and d.code[:4] != "RF20"]
+    assert not problems, problems
+    (decl,) = analysis.workflow.of(nodes.Calendar)
+    return build_calendar(decl)
 
 
 def _load_conformance() -> tuple[dict[str, str], list[dict[str, Any]]]:

@@ -18,7 +18,6 @@ runs (parse and checks, `analysis.analyze_path`); a workflow with errors is refu
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,7 +25,8 @@ import attrs
 
 from retainflow import nodes
 from retainflow.analysis import Analysis, analyze, analyze_path
-from retainflow.calendar import DAY_NAMES, BusinessCalendar, WeeklyInterval
+from retainflow.calendar import BusinessCalendar
+from retainflow.compile import build_calendar
 from retainflow.diagnostics import render_text
 from retainflow.source import SourceFile
 
@@ -87,7 +87,7 @@ def _info(analysis: Analysis) -> WorkflowInfo:
     for decl in workflow.of(nodes.Calendar):
         if decl.name.text not in calendars:
             try:
-                calendars[decl.name.text] = _calendar(decl)
+                calendars[decl.name.text] = build_calendar(decl)
             except ValueError as error:  # pragma: no cover - the checks report these first
                 raise WorkflowError(f"{path}: {error}") from None
     slas: dict[str, BusinessCalendar | None] = {}
@@ -109,47 +109,3 @@ def _info(analysis: Analysis) -> WorkflowInfo:
         sla_calendars=slas,
         measure_kinds=measures,
     )
-
-
-def _calendar(decl: nodes.Calendar) -> BusinessCalendar:
-    """A `calendar NAME { ... }` declaration as a BusinessCalendar.
-
-    `retainflow.compile` builds the same inside its compiler but exposes no function for
-    one declaration; this small copy keeps the report off the whole compile step.
-    """
-    zone = "UTC"
-    intervals: list[WeeklyInterval] = []
-    countries: list[str] = []
-    closed: list[dt.date] = []
-    opened: list[dt.date] = []
-    for item in decl.items:
-        if isinstance(item, nodes.CalTimezone):
-            zone = item.zone.value
-        elif isinstance(item, nodes.CalHours):
-            for day in _weekdays(item.days):
-                intervals.extend(
-                    WeeklyInterval(day, iv.open.minutes, iv.close.minutes) for iv in item.intervals
-                )
-        elif isinstance(item, nodes.CalHolidaysCountry):
-            countries.append(item.country.value)
-        elif isinstance(item, nodes.CalHolidaysDates):
-            closed.extend(d.value for d in item.dates)
-        elif isinstance(item, nodes.CalOpen):
-            opened.extend(d.value for d in item.dates)
-    return BusinessCalendar(decl.name.text, zone, intervals, countries, closed, opened)
-
-
-def _weekdays(days: tuple[nodes.DaySpec, ...]) -> list[int]:
-    """`mon-fri, sun` as weekday numbers; a range may wrap (`fri-mon`)."""
-    result: list[int] = []
-    for spec in days:
-        first = DAY_NAMES.index(spec.first.text.lower())
-        last = DAY_NAMES.index(spec.last.text.lower()) if spec.last else first
-        day = first
-        while True:
-            if day not in result:
-                result.append(day)
-            if day == last:
-                break
-            day = (day + 1) % 7
-    return result
