@@ -29,6 +29,14 @@ from retainflow.lint import ConfigError, collect_files, lint_paths, parse_codes
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
+_out_option = click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the result to this file instead of stdout.",
+)
+
 
 def _err(message: str) -> None:
     click.echo(f"retainflow: {message}", err=True)
@@ -78,13 +86,7 @@ def main() -> None:
 @click.option("--select", "select", default=None, help="Only these codes (e.g. RF1,RF205).")
 @click.option("--ignore", "ignore", default=None, help="Leave out these codes (e.g. RF105).")
 @click.option("--explain", "explain", metavar="CODE", default=None, help="Explain a check.")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the report to this file instead of stdout.",
-)
+@_out_option
 def lint(
     paths: tuple[str, ...],
     output_format: str,
@@ -148,13 +150,20 @@ def _sarif_help() -> dict[str, tuple[str, str]]:
     return {check.code: sarif_help(check.code) for check in CATALOG_ROWS}
 
 
-def _emit(text: str, out: str | None) -> None:
-    """Results to --out or stdout."""
+def _emit(data: str | bytes, out: str | None) -> None:
+    """Results to --out or stdout; an unwritable --out is a usage problem (exit 2)."""
     if out is None:
-        if text:
-            click.echo(text, nl=not text.endswith("\n"))
+        if data:
+            click.echo(data, nl=isinstance(data, str) and not data.endswith("\n"))
         return
-    Path(out).write_text(text, encoding="utf-8")
+    try:
+        if isinstance(data, bytes):
+            Path(out).write_bytes(data)
+        else:
+            Path(out).write_text(data, encoding="utf-8")
+    except OSError as error:
+        _err(f"{out}: cannot be written ({error.strerror or error})")
+        sys.exit(EXIT_USAGE)
 
 
 def _err_plain(message: str) -> None:
@@ -204,13 +213,7 @@ GRAPH_FORMATS = ("mermaid", "dot", "json", "svg", "png")
     help="mermaid (GitHub Markdown), dot (Graphviz), json (networkx node-link data), "
     "svg or png (drawn by Graphviz's dot).",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the graph to this file instead of stdout.",
-)
+@_out_option
 def graph(workflow: str, output_format: str, out: str | None) -> None:
     """Print the state graph of WORKFLOW: steps, outcomes and every transition."""
     from retainflow.graph import build_graph
@@ -230,27 +233,12 @@ def graph(workflow: str, output_format: str, out: str | None) -> None:
         except (GraphvizMissing, GraphvizFailed) as error:
             _err(str(error))
             sys.exit(EXIT_USAGE)
-        if out is None:
-            if output_format == "png" and sys.stdout.isatty():
-                _err("a png is binary: give --out FILE (or redirect stdout)")
-                sys.exit(EXIT_USAGE)
-            click.echo(image, nl=False)
-            return
-        try:
-            Path(out).write_bytes(image)
-        except OSError as error:
-            _err(f"{out}: cannot be written ({error.strerror or error})")
+        if out is None and output_format == "png" and sys.stdout.isatty():
+            _err("a png is binary: give --out FILE (or redirect stdout)")
             sys.exit(EXIT_USAGE)
+        _emit(image, out)
         return
-    text = render(state_graph, output_format, analysis.workflow, analysis.source)
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as error:
-        _err(f"{out}: cannot be written ({error.strerror or error})")
-        sys.exit(EXIT_USAGE)
+    _emit(render(state_graph, output_format, analysis.workflow, analysis.source), out)
 
 
 # ---- run --------------------------------------------------------------------------------
@@ -284,13 +272,7 @@ RUN_FORMATS = ("jsonl", "json", "text")
     default=None,
     help="Earlier grants (YAML/JSON: client, kind, amount, at) that count against limits.",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the results to this file instead of stdout.",
-)
+@_out_option
 @click.option(
     "--store",
     "store_path",
@@ -362,11 +344,7 @@ def run(
         text = _json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     else:
         text = render_results(records, summary(records))
-    try:
-        _emit(text, out)
-    except OSError as error:
-        _err(f"{out}: cannot be written ({error.strerror or error})")
-        sys.exit(EXIT_USAGE)
+    _emit(text, out)
     sys.exit(EXIT_PROBLEMS if output.failed else EXIT_OK)
 
 
@@ -827,13 +805,7 @@ _REPORT_FORMATS = ("text", "json", "html")
     show_default=True,
     help="text (terminal), json (machines) or html (one self-contained page).",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the report to this file instead of stdout.",
-)
+@_out_option
 @click.option(
     "--store",
     "store",
@@ -895,15 +867,7 @@ def report(
         click.echo(str(error), err=True)
         sys.exit(EXIT_PROBLEMS)
     built = rr.build_report(records, infos, by=by, period=period, clients=clients)
-    text = rr.render(built, output_format)
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as error:
-        _err(f"{out}: cannot be written ({error.strerror or error})")
-        sys.exit(EXIT_USAGE)
+    _emit(rr.render(built, output_format), out)
 
 
 # ---- test -------------------------------------------------------------------------------
@@ -921,13 +885,7 @@ TEST_FORMATS = ("text", "json", "junit")
     show_default=True,
     help="text (PASS/FAIL lines and coverage), json (one object) or junit (JUnit XML, for CI).",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the report to this file instead of stdout.",
-)
+@_out_option
 def test_command(paths: tuple[str, ...], output_format: str, out: str | None) -> None:
     """Run *.rflow-test.yaml scenario files (directories recursively; default: .) and
     report step and transition coverage.
@@ -951,11 +909,7 @@ def test_command(paths: tuple[str, ...], output_format: str, out: str | None) ->
         text = render_junit(outcome)
     else:
         text = render_test_text(outcome, color=out is None and sys.stdout.isatty())
-    try:
-        _emit(text, out)
-    except OSError as error:
-        _err(f"{out}: cannot be written ({error.strerror or error})")
-        sys.exit(EXIT_USAGE)
+    _emit(text, out)
     sys.exit(outcome.exit_code)
 
 

@@ -95,3 +95,13 @@ def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert "retainflow" in result.stdout
+
+
+def test_out_writes_the_report_and_an_unwritable_out_is_two(tree: Path) -> None:
+    code, out, _ = run("--format", "json", "--out", "report.json", "flows/ok.rflow")
+    assert code == 0 and out == ""
+    assert json.loads(Path("report.json").read_text())["files"] == 1
+    code, _, err = run("--out", "missing/dir/report.txt", "flows/ok.rflow")
+    assert code == 2
+    assert "missing/dir/report.txt: cannot be written" in err
+    assert "Traceback" not in err
