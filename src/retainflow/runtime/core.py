@@ -309,24 +309,11 @@ class _Core:
     def go(self, wf: Workflow, inst: Instance, target: str | None, t: dt.datetime) -> None:
         """Take transitions until the instance rests (sleeps, is pending, waits or ends)."""
         while target is not None and inst.status == "active":
-            # leave the current step (as `leave`)
-            timers = inst.timers
-            if timers:
-                for role in _STEP_ROLES:
-                    seq = timers.pop(role, None)
-                    if seq is not None:
-                        self.state.timers.pop(seq, None)
-                        self.ctx.cancelled.append(seq)
-            if inst.pending_offer is not None:
-                offer = inst.offers[inst.pending_offer]
-                offer.status = "withdrawn"
-                offer.amount = _zero(offer.requested)
-                offer.decided_at = t
-                inst.pending_offer = None
-            inst.phase = ""
+            self.leave(inst, t)
             target = self.enter(wf, inst, target, t)
 
     def leave(self, inst: Instance, t: dt.datetime) -> None:
+        """Cancel the step's timers and withdraw a pending offer."""
         timers = inst.timers
         if timers:
             for role in _STEP_ROLES:
