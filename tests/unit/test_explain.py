@@ -226,8 +226,7 @@ def test_bad_example_fails_in_the_front_end(code: str, text: str) -> None:
 )
 def test_bad_example_reports_its_code(code: str, text: str) -> None:
     codes = [d.code for d in analyze_text(text, f"{code}-bad.rflow").diagnostics]
-    if code not in codes:
-        pytest.xfail(f"{code} is not reported for its example yet (the check may be missing)")
+    assert code in codes, f"the bad example of {code} does not report it: {codes}"
 
 
 def test_bad_suppression_example_reports_rf901(tmp_path: Path) -> None:
