@@ -53,15 +53,13 @@ The graph uses the simplest rule that never misses one: every step except the br
 target itself (the engine does not move when already there) and the SLA's `pause in`
 steps (a paused SLA neither warns nor breaches). It does not follow `from` or `until`.
 
-Guard text: `exprs.render` (the canonical source text) when that module provides it,
-else the guard's source text sliced by its span (whitespace runs folded to one space),
-else, without a source, a compact rendering of the AST made here. `guard_text="source"`
-prefers the source slice; both choices fall back to the other.
+Guard text: `exprs.render`, the canonical source text of the guard; with
+`guard_text="source"` and a source, the guard's text sliced by its span (whitespace runs
+folded to one space).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, cast
@@ -69,6 +67,7 @@ from typing import Any, Literal, cast
 import networkx as nx
 
 from retainflow import nodes
+from retainflow.exprs import render
 from retainflow.source import SourceFile, Span
 
 NodeKind = Literal["step", "outcome", "undefined"]
@@ -278,23 +277,9 @@ def _first_by_name(slas: list[nodes.Sla]) -> list[nodes.Sla]:
 
 
 def _guard_renderer(source: SourceFile | None, prefer: GuardText) -> Callable[[nodes.Expr], str]:
-    render = canonical_renderer()
-    sliced = (lambda expr: source_text(source, expr.span)) if source is not None else None
-    chain = [render, sliced] if prefer == "render" else [sliced, render]
-    for candidate in chain:
-        if candidate is not None:
-            return candidate
-    return sketch
-
-
-def canonical_renderer() -> Callable[[nodes.Expr], str] | None:
-    """`retainflow.exprs.render` if that module provides it, else None."""
-    try:
-        module = importlib.import_module("retainflow.exprs")
-    except ImportError:
-        return None
-    render = getattr(module, "render", None)
-    return cast(Callable[[nodes.Expr], str], render) if callable(render) else None
+    if prefer == "source" and source is not None:
+        return lambda expr: source_text(source, expr.span)
+    return render
 
 
 _WHITESPACE = re.compile(r"\s*\n\s*")
@@ -303,78 +288,3 @@ _WHITESPACE = re.compile(r"\s*\n\s*")
 def source_text(source: SourceFile, span: Span) -> str:
     """The text under `span`, with line breaks (and the indentation around them) folded."""
     return _WHITESPACE.sub(" ", source.snippet(span)).strip()
-
-
-# Binding strength, loosest first (language.md, "Expressions").
-_IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _OF, _NEG, _ATOM = range(10)
-
-
-def sketch(expr: nodes.Expr) -> str:
-    """A compact source rendering of an expression, for when neither `exprs.render` nor
-    the source text is available. Parentheses only where binding requires them."""
-    text, _ = _sketch(expr)
-    return text
-
-
-def _wrap(expr: nodes.Expr, at_least: int) -> str:
-    text, strength = _sketch(expr)
-    return text if strength >= at_least else f"({text})"
-
-
-def _sketch(expr: nodes.Expr) -> tuple[str, int]:
-    match expr:
-        case nodes.Number(value=value):
-            return f"{value:f}", _ATOM
-        case nodes.String(value=value):
-            escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            return f'"{escaped}"', _ATOM
-        case nodes.Bool(value=value):
-            return ("true" if value else "false"), _ATOM
-        case nodes.NoneLit():
-            return "none", _ATOM
-        case nodes.MoneyLit(value=value):
-            return str(value), _ATOM
-        case nodes.PercentLit(value=value):
-            return str(value), _ATOM
-        case nodes.DurationLit(value=value):
-            return str(value), _ATOM
-        case nodes.ListExpr(items=items):
-            return "[" + ", ".join(sketch(item) for item in items) + "]", _ATOM
-        case nodes.CaseRef(field=field):
-            return f"case.{field.text}", _ATOM
-        case nodes.EventRef(field=field):
-            return f"event.{field.text}", _ATOM
-        case nodes.OfferRef(field=field):
-            return f"offer.{field.text}", _ATOM
-        case nodes.TriggerRef():
-            return "trigger", _ATOM
-        case nodes.ElapsedRef():
-            return "elapsed", _ATOM
-        case nodes.NowRef():
-            return "now", _ATOM
-        case nodes.ConstRef(name=name):
-            return name.text, _ATOM
-        case nodes.Call(function=function, args=args):
-            return f"{function.text}(" + ", ".join(sketch(a) for a in args) + ")", _ATOM
-        case nodes.Negate(operand=operand):
-            return "-" + _wrap(operand, _NEG), _NEG
-        case nodes.Not(operand=operand):
-            return "not " + _wrap(operand, _NOT), _NOT
-        case nodes.Arith(op=op, left=left, right=right):
-            level = _ADD if op in "+-" else _MUL
-            return f"{_wrap(left, level)} {op} {_wrap(right, level + 1)}", level
-        case nodes.Of(percent=percent, base=base):
-            return f"{_wrap(percent, _OF + 1)} of {_wrap(base, _OF)}", _OF
-        case nodes.Compare(op=op, left=left, right=right):
-            return f"{_wrap(left, _CMP + 1)} {op} {_wrap(right, _CMP + 1)}", _CMP
-        case nodes.IsNone(operand=operand, negated=negated):
-            return f"{_wrap(operand, _CMP + 1)} is {'not ' * negated}none", _CMP
-        case nodes.BoolOp(op=op, left=left, right=right):
-            level = _OR if op == "or" else _AND
-            return f"{_wrap(left, level)} {op} {_wrap(right, level + 1)}", level
-        case nodes.IfExpr(condition=condition, then=then, otherwise=otherwise):
-            return (
-                f"if {_wrap(condition, _OR)} then {_wrap(then, _OR)} else {_wrap(otherwise, _IF)}",
-                _IF,
-            )
-    raise TypeError(f"not an expression: {type(expr).__name__}")

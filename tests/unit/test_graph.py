@@ -18,7 +18,8 @@ from retainflow import nodes
 from retainflow import render_graph as render_module
 from retainflow.analysis import Analysis, analyze_text
 from retainflow.cli import main
-from retainflow.graph import build_graph, canonical_renderer, ordered_edges, sketch
+from retainflow.exprs import render
+from retainflow.graph import build_graph, ordered_edges
 from retainflow.render_graph import (
     dot_string,
     edge_label,
@@ -318,10 +319,7 @@ def test_guard_text_from_source_folds_line_breaks() -> None:
     ]
 
 
-def test_guard_text_prefers_exprs_render_when_it_exists() -> None:
-    render = canonical_renderer()
-    if render is None:
-        pytest.skip("retainflow.exprs.render does not exist yet")
+def test_guard_text_is_the_canonical_render() -> None:
     analysis = analyzed(GUARDS)
     g = build_graph(analysis.workflow, analysis.source)  # type: ignore[arg-type]
     statements = [d["statement"] for _, _, d in ordered_edges(g, "a")]
@@ -330,50 +328,6 @@ def test_guard_text_prefers_exprs_render_when_it_exists() -> None:
     ]
     # Without the source the render still gives every guard.
     assert guards(build_graph(analysis.workflow)) == guards(g)  # type: ignore[arg-type]
-
-
-def test_guard_text_without_render_or_source_uses_the_sketch(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(graph_module, "canonical_renderer", lambda: None)
-    analysis = analyzed(GUARDS)
-    assert guards(build_graph(analysis.workflow)) == [  # type: ignore[arg-type]
-        'case.tier in ["gold", "platinum"] and (not case.count > 3 or case.vip)',
-        "(case.a + case.b) * 2 >= 10% of case.c",
-        None,  # `-> done`: immediates come before the `on` handler
-        "if case.x then event.y else false",
-    ]
-    # With the source but no render: the source slice.
-    with_source = build_graph(analysis.workflow, analysis.source)  # type: ignore[arg-type]
-    assert guards(with_source)[1] == "(case.a  +  case.b) * 2 >= 10% of case.c"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "case.a - (case.b - case.c)",
-        "case.a - case.b - case.c",
-        "-(case.a + 1)",
-        "10% of 20% of case.arr",
-        "(10% of case.arr) * 2",
-        "not (case.a and case.b) or case.c",
-        "case.a is not none and case.b is none",
-        'max(case.a, 2.50, abs(-3)) != len("a \\"quoted\\" text")',
-        'case.d >= 2d and elapsed < 1w and now > case.t and trigger == "x"',
-        "offer.amount > 2000 USD",
-        "if case.a then 1 else if case.b then 2 else 3",
-        "[1, 2] == [1, 2] and case.c not in [none, true]",
-    ],
-)
-def test_sketch_reads_back_to_the_same_expression(text: str) -> None:
-    def guard_of(source_text: str) -> nodes.Expr:
-        analysis = analyzed(f"workflow w version 1\nstep a {{ when {source_text} -> a }}\n")
-        when = analysis.workflow.steps[0].immediates[0]  # type: ignore[union-attr]
-        assert isinstance(when, nodes.When)
-        return when.guard
-
-    expr = guard_of(text)
-    assert guard_of(sketch(expr)) == expr
 
 
 # ---- the complete example -------------------------------------------------------------
