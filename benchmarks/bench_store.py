@@ -280,8 +280,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=1800.0)
     parser.add_argument("--single", type=int, default=0)
     parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--cache", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--cache", type=int, default=16)
     parser.add_argument(
         "--gc-freeze",
         action="store_true",

@@ -605,10 +605,10 @@ class Engine:
 
     def history(self, case_id: str) -> list[dict[str, Any]]:
         """The case's submissions, events, timers, operator actions and trace, oldest first."""
-        state = self.case_state(case_id)
-        if state is None:
+        entries = self.store.case_history(case_id)
+        if entries is None:
             raise UnknownCase(case_id)
-        return [history_entry(entry) for entry in state.history]
+        return [history_entry(entry) for entry in entries]
 
     def ledger(self, client: str) -> list[Grant]:
         """The client's grants (every case and workflow), oldest first."""

@@ -131,6 +131,51 @@ def test_an_older_schema_is_migrated(db: Path, monkeypatch: pytest.MonkeyPatch) 
     assert f"schema {len(extra)}" in meta
 
 
+def _inputs(engine: Engine, *events: tuple[str, str, float]) -> None:
+    engine.submit({"id": "C", "client": "x"}, at=at())
+    for type_, id_, hours in events:
+        engine.handle("C", {"type": type_, "id": id_}, at=at(hours))
+
+
+def test_the_history_is_in_the_log_not_in_the_state_each_write_rewrites(db: Path) -> None:
+    store = reopen(db)
+    engine = Engine([flow(TIMED)], store=store)
+    memory = Engine([flow(TIMED)])
+    for each in (engine, memory):
+        _inputs(each, ("open", "e1", 0.5), ("go", "e2", 0.75))
+    (blob,) = sqlite3.connect(db).execute("SELECT state FROM cases").fetchone()
+    assert load_state(blob).history == []
+    assert len(engine.history("C")) == len(memory.history("C")) > 3
+    assert engine.history("C") == memory.history("C")
+
+
+def test_a_schema_1_file_keeps_the_history_its_states_hold(db: Path) -> None:
+    """Schema 1 kept each case's history in its state: it reads back, and moves to the
+    log the first time the case is written again."""
+    memory = Engine([flow(TIMED)])
+    store = reopen(db)
+    _inputs(memory, ("open", "e1", 0.5))
+    _inputs(Engine([flow(TIMED)], store=store), ("open", "e1", 0.5))
+    store.close()
+    old = memory.case_state("C")
+    assert old is not None and old.history
+    conn = sqlite3.connect(db)  # make it the file schema 1 wrote
+    conn.execute("UPDATE cases SET state = ?", (dump_state(old),))
+    conn.execute("ALTER TABLE log DROP COLUMN history")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    engine = Engine([flow(TIMED)], store=reopen(db))
+    assert engine.history("C") == memory.history("C")
+    engine.handle("C", {"type": "go", "id": "e2"}, at=at(0.75))
+    memory.handle("C", {"type": "go", "id": "e2"}, at=at(0.75))
+    assert engine.history("C") == memory.history("C")
+    (blob,) = sqlite3.connect(db).execute("SELECT state FROM cases").fetchone()
+    assert load_state(blob).history == []
+    assert engine.records("C") == memory.records("C")
+
+
 def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
     conn = sqlite3.connect(other)

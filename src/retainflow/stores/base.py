@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 
@@ -90,6 +90,12 @@ class Store(Protocol):
 
     def case_ids(self) -> Iterator[str]:
         """Every case id the store knows, in first-submission order."""
+
+    def case_history(self, case_id: str) -> list[tuple[Any, ...]] | None:
+        """The case's whole history (`CaseState.history` entries, oldest first), or None
+        for an unknown case. A store may keep the history apart from the case state it
+        hands the engine (the SQLite store does: the state it loads holds only the
+        entries added since), so readers ask the store, never the state."""
 
     def next_wakeup(self) -> dt.datetime | None:
         """The earliest pending timer, outside any transaction."""

@@ -108,6 +108,10 @@ class MemoryStore:
     def case_ids(self) -> Iterator[str]:
         return iter(list(self.cases))
 
+    def case_history(self, case_id: str) -> list[tuple[Any, ...]] | None:
+        state = self.cases.get(case_id)
+        return None if state is None else list(state.history)
+
     # ---- StoreTransaction ---------------------------------------------------------------
 
     def get_clock(self) -> dt.datetime | None:

@@ -195,6 +195,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             layout TEXT NOT NULL
         )""",
     ),
+    # 1 -> 2: the case's history moves out of its state into the log rows (`history`: the
+    # entries the row's call added, pickled like states). The states of schema-1 rows
+    # still hold theirs; they move to the log the first time the case is written again.
+    ("ALTER TABLE log ADD COLUMN history BLOB",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -380,10 +384,30 @@ class _Unpickler(pickle.Unpickler):
         return found
 
 
-def dump_state(state: CaseState) -> bytes:
-    """A case state as the bytes the `cases` table holds."""
+def _without_history() -> Callable[[Any], Any]:
+    """The reducer of a `CaseState` as the `cases` table holds it: every field, but an
+    empty history (the log rows hold it: an advance then rewrites only what changes)."""
+    layout, get = _WRITE[CaseState]
+    index = [a.name for a in attrs.fields(CaseState)].index("history")
+
+    def reduce(state: CaseState) -> Any:
+        values = get(state)
+        return (_build, (layout, (*values[:index], [], *values[index + 1 :])))
+
+    return reduce
+
+
+class _RowPickler(pickle.Pickler):
+    dispatch_table = _Reducers(_REDUCERS)
+
+
+_RowPickler.dispatch_table[CaseState] = _without_history()
+
+
+def dump_state(state: CaseState, *, history: bool = True) -> bytes:
+    """A case state as bytes; `history=False` is the form the `cases` table holds."""
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=5).dump(state)
+    (_Pickler if history else _RowPickler)(buffer, protocol=5).dump(state)
     return buffer.getvalue()
 
 
@@ -393,6 +417,21 @@ def load_state(data: bytes) -> CaseState:
     if not isinstance(state, CaseState):
         raise StoreError("a row of the cases table does not hold a case state")
     return state
+
+
+def dump_history(entries: Sequence[tuple[Any, ...]]) -> bytes:
+    """History entries as the bytes of a log row's `history` column (the state codec)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=5).dump(list(entries))
+    return buffer.getvalue()
+
+
+def load_history(data: bytes) -> list[tuple[Any, ...]]:
+    """The inverse of `dump_history`."""
+    entries = _Unpickler(io.BytesIO(data)).load()
+    if not isinstance(entries, list) or not all(isinstance(e, tuple) for e in entries):
+        raise StoreError("a log row's history does not hold history entries")
+    return entries
 
 
 # ---- log bodies ------------------------------------------------------------------------------
@@ -619,7 +658,7 @@ _GRANT_COLUMNS = "client, at, kind, amount, currency, case_id, workflow, label, 
 class _Entry:
     """A case loaded in a transaction, with what it was when loaded or last written."""
 
-    __slots__ = ("actions", "dirty", "final", "history", "state", "stored")
+    __slots__ = ("actions", "dirty", "final", "history", "moved", "state", "stored")
 
     def __init__(self, state: CaseState, stored: bool) -> None:
         self.state = state
@@ -627,6 +666,9 @@ class _Entry:
         self.dirty = False
         # what is already written: history entries and actions logged, instances ended
         self.history = len(state.history) if stored else 0
+        # history entries already in log rows' `history` column: none of the loaded
+        # state's (the row holds no history; a schema-1 row's history moves to the log)
+        self.moved = 0
         self.actions: dict[_InstKey, int]
         self.final: set[_InstKey]
         if stored:
@@ -873,10 +915,10 @@ class _Transaction:
         inserts: list[tuple[str, bytes, int]] = []
         updates: list[tuple[bytes, int, str]] = []
         inst_rows: list[_InstTuple] = []
-        log_rows: list[tuple[int, int, str, str, str]] = []
+        log_rows: list[tuple[int, int, str, str, str, bytes | None]] = []
         for entry in self.dirty:
             state = entry.state
-            data = dump_state(state)
+            data = dump_state(state, history=False)
             if entry.stored:
                 updates.append((data, tx, state.case_id))
             else:
@@ -906,17 +948,21 @@ class _Transaction:
             )
         if log_rows:
             conn.executemany(
-                "INSERT INTO log (tx, at, kind, case_id, body) VALUES (?, ?, ?, ?, ?)", log_rows
+                "INSERT INTO log (tx, at, kind, case_id, body, history) VALUES (?, ?, ?, ?, ?, ?)",
+                log_rows,
             )
         self.wrote = True
         if len(self.cases) > self.cache:
             self._evict()
 
-    def _log_row(self, entry: _Entry) -> tuple[int, int, str, str, str] | None:
+    def _log_row(self, entry: _Entry) -> tuple[int, int, str, str, str, bytes | None] | None:
         """What this transaction did to the case since it was loaded (or last written)."""
         state = entry.state
         history = state.history[entry.history :]
-        entry.history = len(state.history)
+        moved = (
+            dump_history(state.history[entry.moved :]) if len(state.history) > entry.moved else None
+        )
+        entry.history = entry.moved = len(state.history)
         actions: list[dict[str, Any]] = []
         counts = entry.actions
         for flow in state.flows.values():
@@ -936,7 +982,7 @@ class _Transaction:
                             }
                         )
                     counts[key] = len(inst.actions)
-        if not history and not actions:
+        if not history and not actions and moved is None:
             return None
         # The row is named after the input the call applied to the case, else after the
         # first timer that fired for it (timers due before an input fire first).
@@ -955,7 +1001,7 @@ class _Transaction:
         if at is None:
             at = self.clock or _EPOCH
         body = {"history": [_history_dict(item) for item in history], "actions": actions}
-        return (self.tx_no, _us(at), kind, state.case_id, _json(body))
+        return (self.tx_no, _us(at), kind, state.case_id, _json(body), moved)
 
     def flush(self) -> None:
         """Write everything pending (before a savepoint, and at commit)."""
@@ -1028,8 +1074,8 @@ class SQLiteStore:
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 30.0,
         create: bool = True,
-        batch: int = 256,
-        cache: int = 512,
+        batch: int = 16,
+        cache: int = 16,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
@@ -1318,6 +1364,25 @@ class SQLiteStore:
             for _, case_id in rows:
                 yield case_id
             last = rows[-1][0]
+
+    def case_history(self, case_id: str) -> list[tuple[Any, ...]] | None:
+        """The case's history: the log rows' entries in order, after any a schema-1 state
+        still holds (one transaction: the state and the log agree)."""
+        with self.transaction() as tx:
+            state = tx.load_case(case_id)
+            if state is None:
+                return None
+            assert isinstance(tx, _Transaction)
+            tx.flush()  # writes of the transaction a caller may have joined
+            loaded = tx.cases.get(case_id)
+            entries = list(state.history[loaded.moved if loaded is not None else 0 :])
+            rows = self._connection().execute(
+                "SELECT history FROM log WHERE case_id = ? AND history IS NOT NULL ORDER BY id",
+                (case_id,),
+            )
+            for (blob,) in rows:
+                entries.extend(load_history(blob))
+            return entries
 
     def next_wakeup(self) -> dt.datetime | None:
         tx = self._local.tx

@@ -120,6 +120,11 @@ class CaseStore:
     def case_ids(self) -> Iterator[str]:
         return iter([self.case.case_id] if self.case is not None else [])
 
+    def case_history(self, case_id: str) -> list[tuple[Any, ...]] | None:
+        if self.case is None or self.case.case_id != case_id:
+            return None
+        return list(self.case.history)
+
     def next_wakeup(self) -> dt.datetime | None:
         if not self.timers:
             return None
