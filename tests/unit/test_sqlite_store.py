@@ -176,6 +176,15 @@ def test_a_schema_1_file_keeps_the_history_its_states_hold(db: Path) -> None:
     assert engine.records("C") == memory.records("C")
 
 
+def test_mmap_size_reads_the_file_through_a_memory_map(db: Path) -> None:
+    store = reopen(db, mmap_size=1 << 26)
+    engine = Engine([flow(TIMED)], store=store)
+    _inputs(engine, ("open", "e1", 0.5))
+    assert store._connection().execute("PRAGMA mmap_size").fetchone() == (1 << 26,)
+    assert reopen(db)._connection().execute("PRAGMA mmap_size").fetchone() == (0,)
+    assert [h["kind"] for h in engine.history("C")][:2] == ["submission", "event"]
+
+
 def test_files_that_are_not_stores_are_refused(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
     conn = sqlite3.connect(other)
@@ -335,7 +344,7 @@ def test_reads_do_not_write(db: Path) -> None:
 
 
 def test_timers_pop_in_time_then_creation_order_in_small_batches(db: Path) -> None:
-    store = reopen(db, batch=16, cache=32)
+    store = reopen(db, batch=16, cache=32, timer_rows=16)
     times = [at(minutes=(i * 7) % 50) for i in range(200)]
     with store.transaction() as tx:
         for seq, when in enumerate(times):
@@ -372,7 +381,7 @@ def test_next_wakeup_inside_and_outside_a_transaction(db: Path) -> None:
 
 def test_engine_advance_fires_each_timer_once_with_a_tiny_cache(db: Path) -> None:
     workflow = flow(TIMED)
-    sqlite_engine = Engine([workflow], store=reopen(db, batch=16, cache=32))
+    sqlite_engine = Engine([workflow], store=reopen(db, batch=16, cache=32, timer_rows=16))
     memory = Engine([workflow])
     for engine in (sqlite_engine, memory):
         with engine.store.transaction():

@@ -204,6 +204,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _INPUT_KINDS = frozenset({"submission", "event", "duplicate", "move", "cancel"})
 
+
 # ---- time ------------------------------------------------------------------------------------
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -370,6 +371,8 @@ for _cls, (_number, _get) in _WRITE.items():
 for _plain in (dt.datetime, dt.date, dt.time, dt.timedelta, dt.timezone, Decimal):
     _REDUCERS[_plain] = operator.methodcaller("__reduce_ex__", 5)  # keeps `fold`
 _REDUCERS[zoneinfo.ZoneInfo] = lambda zone: (_zone, (zone.key,))
+# (`timezone.__reduce_ex__` goes through copyreg's slot-name lookup, in Python, each time)
+_REDUCERS[dt.timezone] = lambda zone: (dt.timezone, zone.__getinitargs__())
 
 
 class _Pickler(pickle.Pickler):
@@ -658,11 +661,12 @@ _GRANT_COLUMNS = "client, at, kind, amount, currency, case_id, workflow, label, 
 class _Entry:
     """A case loaded in a transaction, with what it was when loaded or last written."""
 
-    __slots__ = ("actions", "dirty", "final", "history", "moved", "state", "stored")
+    __slots__ = ("actions", "dirty", "final", "history", "moved", "rowid", "state", "stored")
 
-    def __init__(self, state: CaseState, stored: bool) -> None:
+    def __init__(self, state: CaseState, stored: bool, rowid: int | None = None) -> None:
         self.state = state
         self.stored = stored  # the cases table has its row
+        self.rowid = rowid  # its `id`, when it was read (an update by rowid skips the index)
         self.dirty = False
         # what is already written: history entries and actions logged, instances ended
         self.history = len(state.history) if stored else 0
@@ -690,6 +694,7 @@ class _Transaction:
         self.conn = conn
         self.batch = store.batch
         self.cache = store.cache
+        self.timer_rows = store.timer_rows
         self.changes = 0  # store changes so far (a failed nested call must have made none)
         self.failed: str | None = None
         now, next_seq, tx = self.conn.execute(
@@ -742,13 +747,15 @@ class _Transaction:
         entry = self.cases.get(case_id)
         if entry is not None:
             return entry.state
-        row = self.conn.execute("SELECT state FROM cases WHERE case_id = ?", (case_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT id, state FROM cases WHERE case_id = ?", (case_id,)
+        ).fetchone()
         if row is None:
             return None
-        state = load_state(row[0])
+        state = load_state(row[1])
         if state.case_id != case_id:
             raise StoreError(f"the row of case {case_id} holds case {state.case_id}")
-        self.cases[case_id] = _Entry(state, True)
+        self.cases[case_id] = _Entry(state, True, row[0])
         self.store.stats["cases_loaded"] += 1
         if len(self.cases) > self.cache:
             self._evict()
@@ -796,7 +803,7 @@ class _Transaction:
             self.due_seqs.add(timer.seq)
         elif self.due_done_until is not None and at <= self.due_done_until:
             self.due_done_until = None
-        if len(self.timer_inserts) + len(self.timer_deletes) >= self.batch:
+        if len(self.timer_inserts) + len(self.timer_deletes) >= self.timer_rows:
             self.flush_timers()
 
     def cancel_timer(self, seq: int) -> None:
@@ -805,7 +812,7 @@ class _Transaction:
             self.timer_deletes.append(seq)
         if seq in self.due_seqs:
             self.due_skip.add(seq)
-        if len(self.timer_deletes) >= self.batch:
+        if len(self.timer_deletes) >= self.timer_rows:
             self.flush_timers()
 
     def pop_due(self, until: dt.datetime) -> DueTimer | None:
@@ -835,19 +842,19 @@ class _Transaction:
         if self.due_upto is None:
             rows = self.conn.execute(
                 "SELECT at, seq, case_id FROM timers WHERE at <= ? ORDER BY at, seq LIMIT ?",
-                (limit, self.batch),
+                (limit, self.timer_rows),
             ).fetchall()
         else:
             rows = self.conn.execute(
                 "SELECT at, seq, case_id FROM timers WHERE at <= ? AND (at, seq) > (?, ?) "
                 "ORDER BY at, seq LIMIT ?",
-                (limit, *self.due_upto, self.batch),
+                (limit, *self.due_upto, self.timer_rows),
             ).fetchall()
         self.due = rows
         self.due_pos = 0
         self.due_seqs = {row[1] for row in rows}
         self.due_skip = set()
-        if len(rows) < self.batch:
+        if len(rows) < self.timer_rows:
             self.due_done_until = limit
         if not rows:
             return False
@@ -914,12 +921,15 @@ class _Transaction:
         tx = self.tx_no
         inserts: list[tuple[str, bytes, int]] = []
         updates: list[tuple[bytes, int, str]] = []
+        updates_by_rowid: list[tuple[bytes, int, int]] = []
         inst_rows: list[_InstTuple] = []
         log_rows: list[tuple[int, int, str, str, str, bytes | None]] = []
         for entry in self.dirty:
             state = entry.state
             data = dump_state(state, history=False)
-            if entry.stored:
+            if entry.rowid is not None:
+                updates_by_rowid.append((data, tx, entry.rowid))
+            elif entry.stored:
                 updates.append((data, tx, state.case_id))
             else:
                 inserts.append((state.case_id, data, tx))
@@ -940,10 +950,19 @@ class _Transaction:
             )
         if updates:
             conn.executemany("UPDATE cases SET state = ?, tx = ? WHERE case_id = ?", updates)
+        if updates_by_rowid:
+            conn.executemany("UPDATE cases SET state = ?, tx = ? WHERE id = ?", updates_by_rowid)
         if inst_rows:
             conn.executemany(
-                "INSERT OR REPLACE INTO instances VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                # an upsert that leaves `version` (and its index entry) alone: an instance
+                # never changes version (REPLACE would delete and insert the index entries)
+                "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (case_id, workflow, number) DO UPDATE SET status = excluded.status, "
+                "step = excluded.step, phase = excluded.phase, trigger = excluded.trigger, "
+                "outcome = excluded.outcome, started_at = excluded.started_at, "
+                "ended_at = excluded.ended_at, clock = excluded.clock, "
+                "next_at = excluded.next_at, next_timer = excluded.next_timer, "
+                "client = excluded.client",
                 inst_rows,
             )
         if log_rows:
@@ -1061,9 +1080,11 @@ class SQLiteStore:
     an OS crash (never corrupting the file), for several times the write throughput.
     `busy_timeout` is how long a call waits for another writer (seconds) before
     `StoreBusy`; `create=False` refuses a missing file; `batch` is how many changed case
-    states and timers a call keeps before writing them (and how many due timers it reads
-    per query), `cache` how many case states it keeps decoded: together they bound a
-    call's memory, however many timers it fires.
+    states a call keeps before writing them, `cache` how many case states it keeps
+    decoded (at least `2 * batch`), `timer_rows` how many due timers it reads per query
+    and how many timer changes it keeps before writing them: together they bound a call's
+    memory, however many timers it fires. Both are
+    small on purpose (docs/store.md: the garbage collector).
     One object may be shared by threads (each gets its own connection).
     """
 
@@ -1076,6 +1097,8 @@ class SQLiteStore:
         create: bool = True,
         batch: int = 16,
         cache: int = 16,
+        timer_rows: int = 256,
+        mmap_size: int = 0,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
@@ -1089,6 +1112,10 @@ class SQLiteStore:
         self.busy_timeout = busy_timeout
         self.batch = max(16, batch)
         self.cache = max(2 * self.batch, cache)  # dirty states are cached too
+        # Unlike case states, timer rows are tuples of plain values, which the garbage
+        # collector stops tracking at its first pass: big batches of them cost it nothing.
+        self.timer_rows = max(1, timer_rows)
+        self.mmap_size = max(0, int(mmap_size))
         self.stats: dict[str, int] = {
             "transactions": 0,
             "busy_retries": 0,
@@ -1131,6 +1158,8 @@ class SQLiteStore:
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -32768")  # 32 MiB per connection
+            if self.mmap_size:
+                conn.execute(f"PRAGMA mmap_size = {self.mmap_size}")
         except sqlite3.DatabaseError as error:
             conn.close()
             raise StoreError(f"{self.path}: is not a retainflow store ({error})") from None
