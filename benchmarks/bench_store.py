@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import retainflow  # noqa: E402
 from retainflow.runtime.state import CaseState  # noqa: E402
 from retainflow.stores.base import DueTimer  # noqa: E402
-from retainflow.stores.sqlite import SQLiteStore, dump_state, load_state  # noqa: E402
+from retainflow.stores.codec import dump_state, load_state  # noqa: E402
+from retainflow.stores.sqlite import SQLiteStore  # noqa: E402
 
 WORKFLOW = ROOT / "workflows" / "reactive_retention.rflow"
 T0 = dt.datetime(2026, 5, 4, 0, 0, tzinfo=dt.UTC)  # Monday 08:00 in Manila

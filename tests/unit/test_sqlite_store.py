@@ -31,13 +31,12 @@ from retainflow.ledger import Grant
 from retainflow.runtime.batch import run_entries
 from retainflow.runtime.state import ActionRecord, CaseState, Timer
 from retainflow.stores.base import DueTimer
+from retainflow.stores.codec import dump_state, load_state
 from retainflow.stores.sqlite import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     SchemaVersionError,
     StoreError,
-    dump_state,
-    load_state,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,7 +232,7 @@ def test_the_codec_refuses_foreign_types_both_ways() -> None:
 
 
 def test_the_codec_reads_a_layout_with_fields_added_or_removed() -> None:
-    from retainflow.stores.sqlite import _build
+    from retainflow.stores.codec import _build
 
     action = _build("ActionRecord:at,step,name,args,gone", (at(), "a", "ping", {}, 1))
     assert action == ActionRecord(at(), "a", "ping", {})
@@ -250,10 +249,10 @@ def test_a_layout_only_the_store_file_knows_is_read_from_its_layouts_table(
 ) -> None:
     import io
 
-    import retainflow.stores.sqlite as sqlite_module
+    import retainflow.stores.codec as codec
 
     old = "Timer:seq,at,workflow,kind"  # a Timer as an older retainflow wrote it
-    number = sqlite_module._layout_id(old)
+    number = codec._layout_id(old)
 
     class OldTimer:
         pass
@@ -261,13 +260,13 @@ def test_a_layout_only_the_store_file_knows_is_read_from_its_layouts_table(
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
     pickler.dispatch_table = {
-        **sqlite_module._REDUCERS,
-        OldTimer: lambda _: (sqlite_module._build, (number, (3, at(), "w", "due"))),
+        **codec._REDUCERS,
+        OldTimer: lambda _: (codec._build, (number, (3, at(), "w", "due"))),
     }
     pickler.dump(CaseState("C", timers={3: OldTimer()}))  # type: ignore[dict-item]
     blob = buffer.getvalue()
-    monkeypatch.setattr(sqlite_module, "LAYOUTS", dict(sqlite_module.LAYOUTS))
-    monkeypatch.setattr(sqlite_module, "_READ", dict(sqlite_module._READ))
+    monkeypatch.setattr(codec, "LAYOUTS", dict(codec.LAYOUTS))
+    monkeypatch.setattr(codec, "_READ", dict(codec._READ))
     with pytest.raises(StoreError, match="layouts table"):
         load_state(blob)
     SQLiteStore(db).close()

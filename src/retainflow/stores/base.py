@@ -23,7 +23,11 @@ import attrs
 from retainflow.ledger import Grant
 from retainflow.runtime.state import CaseState
 
-__all__ = ["DueTimer", "Store", "StoreTransaction", "WorkflowSource"]
+__all__ = ["DueTimer", "Store", "StoreError", "StoreTransaction", "WorkflowSource"]
+
+
+class StoreError(Exception):
+    """A store file that cannot be used (missing, not a retainflow store, unreadable)."""
 
 
 class DueTimer(NamedTuple):

@@ -1,7 +1,11 @@
 """The in-process store: dicts and a heap, for tests, one-off runs and `retainflow run`.
 
 Input/output: the `Store` Protocol of `retainflow.stores.base`. Case states are kept as
-live objects (the engine core changes them in place, so no copy is made per input); the
+live objects (the engine core changes them in place, so no copy is made per input),
+except those of cases that are done for now (no pending timer, no active instance):
+they are kept encoded (`retainflow.stores.codec`), one bytes object instead of some forty
+objects that Python's cyclic garbage collector would traverse again and again while the
+store grows (it was 40% of a long run's time), and decoded when the case is read; the
 timer index is a heap of integer keys (microseconds since the epoch, then the creation
 sequence, in one int: comparing ints is several times cheaper than comparing tuples of
 datetimes) with lazy deletion; the ledger is a list per client kept in time order.
@@ -25,6 +29,7 @@ from typing import Any
 from retainflow.ledger import Grant
 from retainflow.runtime.state import CaseState
 from retainflow.stores.base import DueTimer, StoreTransaction, WorkflowSource
+from retainflow.stores.codec import dump_state, load_state
 
 __all__ = ["MemoryStore"]
 
@@ -51,7 +56,11 @@ class MemoryStore:
     """Everything in memory; `MemoryStore()` is the engine's default store."""
 
     def __init__(self) -> None:
-        self.cases: dict[str, CaseState] = {}
+        self.cases: dict[str, CaseState | bytes] = {}  # bytes: a case done for now
+        self._thawed: dict[str, CaseState] = {}  # encoded cases decoded in this transaction
+        # cases done for now, still live, oldest first: encoded once `_KEEP_LIVE` more
+        # cases were saved (a case that gets another input soon is not encoded for nothing)
+        self._resting: dict[str, None] = {}
         self.clock: dt.datetime | None = None
         self.seq = 0
         self._heap: list[int] = []  # `_key`s, live or cancelled
@@ -109,7 +118,9 @@ class MemoryStore:
         return iter(list(self.cases))
 
     def case_history(self, case_id: str) -> list[tuple[Any, ...]] | None:
-        state = self.cases.get(case_id)
+        state = self.load_case(case_id)
+        if not self._tx.depth:
+            self._thawed.clear()
         return None if state is None else list(state.history)
 
     # ---- StoreTransaction ---------------------------------------------------------------
@@ -121,13 +132,36 @@ class MemoryStore:
         self.clock = at
 
     def load_case(self, case_id: str) -> CaseState | None:
-        return self.cases.get(case_id)
+        found = self.cases.get(case_id)
+        if type(found) is bytes:
+            # decoded once per transaction: the engine may load a case more than once
+            state = self._thawed.get(case_id)
+            if state is None:
+                state = self._thawed[case_id] = load_state(found)
+            return state
+        return found  # type: ignore[return-value]  # a CaseState or None
 
     def save_case(self, state: CaseState) -> None:
-        if state.case_id not in self.cases:
-            self.cases[state.case_id] = state
-            if self._journal is not None:
-                self._journal.append(state.case_id)
+        case_id = state.case_id
+        if case_id not in self.cases and self._journal is not None:
+            self._journal.append(case_id)
+        self.cases[case_id] = state
+        resting = self._resting
+        if case_id in resting:
+            del resting[case_id]
+        if _done_for_now(state):
+            resting[case_id] = None
+
+    def _rest(self) -> None:
+        """Encode the cases done for now beyond the `_KEEP_LIVE` latest (at the end of a
+        transaction: within one, a case's state stays one object)."""
+        resting, cases = self._resting, self.cases
+        while len(resting) > _KEEP_LIVE:
+            oldest = next(iter(resting))
+            del resting[oldest]
+            found = cases.get(oldest)
+            if found is not None and type(found) is not bytes:
+                cases[oldest] = dump_state(found)  # type: ignore[arg-type]
 
     def take_seq(self) -> int:
         return self.seq
@@ -201,6 +235,21 @@ class MemoryStore:
         return sorted((g for grants in self._ledger.values() for g in grants), key=lambda g: g.at)
 
 
+# How many cases that are done for now stay live before the oldest is encoded.
+_KEEP_LIVE = 64
+
+
+def _done_for_now(state: CaseState) -> bool:
+    """No pending timer and no active instance: only a new input can change the case."""
+    if state.timers:
+        return False
+    for flow in state.flows.values():
+        instances = flow.instances
+        if instances and instances[-1].status == "active":
+            return False
+    return True
+
+
 class _Transaction:
     """`with store.transaction():` without a generator (it runs once per engine call);
     one journal list, emptied after each transaction, serves them all."""
@@ -235,6 +284,10 @@ class _Transaction:
         store = self.store
         if kind is not None:
             store._undo((self.clock, self.seq))
+        elif len(store._resting) > _KEEP_LIVE:
+            store._rest()
         store._journal = None
         if self.journal:
             self.journal.clear()
+        if store._thawed:
+            store._thawed.clear()
