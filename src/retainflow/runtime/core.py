@@ -107,7 +107,8 @@ class LedgerView:
 
     def grants(self, client: str) -> list[Grant]:
         found = list(self.read(client))
-        found.extend(g for g in self.added if g.client == client)
+        if self.added:  # (most inputs grant nothing: no generator for them)
+            found.extend(g for g in self.added if g.client == client)
         return found
 
 
@@ -167,6 +168,8 @@ def apply(ctx: Context, state: CaseState, inp: Input) -> None:
         core.event(inp)  # type: ignore[arg-type]
     elif kind is Fire:
         core.fire(inp)  # type: ignore[arg-type]
+    elif kind is Submit:
+        core.submit(inp)  # type: ignore[arg-type]
     else:
         core.run(inp)
 
