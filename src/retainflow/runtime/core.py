@@ -119,6 +119,7 @@ class Context:
         "actions",
         "cancelled",
         "case_id",
+        "core",
         "errors",
         "ignored",
         "ledger",
@@ -151,6 +152,7 @@ class Context:
         self.set: list[Timer] = []
         self.cancelled: list[int] = []
         self.transitions: dict[str, int] = {}
+        self.core: _Core | None = None  # the one `_Core` that `apply` re-points per input
 
 
 class _Runaway(Exception):
@@ -159,10 +161,18 @@ class _Runaway(Exception):
 
 def apply(ctx: Context, state: CaseState, inp: Input) -> None:
     """Apply one input to `state` (changed in place); effects go to `ctx`."""
-    ctx.case_id = state.case_id
+    case_id = ctx.case_id = state.case_id
     if ctx.transitions:
         ctx.transitions = {}
-    core = _Core(ctx, state)
+    # One `_Core` per context, re-pointed at this input's case: building one per input cost
+    # more than the three assignments (it keeps the last state until the next input).
+    core = ctx.core
+    if core is None:
+        core = ctx.core = _Core(ctx, state)
+    else:
+        core.state = state
+        core.case_id = case_id
+        core.data = state.data
     kind = type(inp)
     if kind is Event:
         core.event(inp)  # type: ignore[arg-type]
