@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 _UTC = dt.UTC
-_CACHE_LIMIT = 20_000
+_NO_INSTANT = dt.datetime.min.replace(tzinfo=_UTC)  # a `Deadline` memo that holds nothing yet
 
 # Built-in events (language.md, "Built-in events and actions").
 APPROVAL_FIELDS: dict[str, Type] = {"approved": BOOL, "workflow": TEXT.as_optional()}
@@ -64,18 +64,31 @@ class Deadline:
     """A resolved `DUR [in CAL]`: `after(t)` is t + DUR, `before(t)` is DUR before t.
 
     Without a calendar both are exact elapsed time; with one they count open time (or
-    open days for `d`). Results are UTC datetimes. Each instance is a small memo: the
-    same deadline from the same instant is computed once (cases share working hours).
+    open days for `d`). Results are UTC datetimes. Each instance remembers its last
+    instant and result, per direction: the core computes deadlines in time order, so cases
+    that share an instant (a batch submitted at once) ask for the same one in a row. (A
+    memo of every instant hit no more often on the benchmark timelines, and hashing a fresh
+    aware datetime for it cost more than the comparison.)
     """
 
-    __slots__ = ("_after", "_before", "calendar", "delta", "duration")
+    __slots__ = (
+        "_after_at",
+        "_after_hit",
+        "_before_at",
+        "_before_hit",
+        "calendar",
+        "delta",
+        "duration",
+    )
 
     def __init__(self, duration: Duration, calendar: BusinessCalendar | None) -> None:
         self.duration = duration
         self.calendar = calendar
         self.delta = duration.timedelta
-        self._after: dict[dt.datetime, dt.datetime] = {}
-        self._before: dict[dt.datetime, dt.datetime] = {}
+        self._after_at: dt.datetime | None = None
+        self._after_hit = _NO_INSTANT
+        self._before_at: dt.datetime | None = None
+        self._before_hit = _NO_INSTANT
 
     def __repr__(self) -> str:
         return f"Deadline({self.text!r})"
@@ -86,25 +99,23 @@ class Deadline:
         return f"{self.duration}{cal}"
 
     def after(self, t: dt.datetime) -> dt.datetime:
-        if self.calendar is None:
+        calendar = self.calendar
+        if calendar is None:
             return t + self.delta
-        hit = self._after.get(t)
-        if hit is None:
-            hit = self.calendar.add_utc(t, self.duration.amount, self.duration.unit)
-            if len(self._after) >= _CACHE_LIMIT:
-                self._after.clear()
-            self._after[t] = hit
+        if t == self._after_at:
+            return self._after_hit
+        hit = calendar.add_utc(t, self.duration.amount, self.duration.unit)
+        self._after_at, self._after_hit = t, hit
         return hit
 
     def before(self, t: dt.datetime) -> dt.datetime:
-        if self.calendar is None:
+        calendar = self.calendar
+        if calendar is None:
             return t - self.delta
-        hit = self._before.get(t)
-        if hit is None:
-            hit = self.calendar.subtract_utc(t, self.duration.amount, self.duration.unit)
-            if len(self._before) >= _CACHE_LIMIT:
-                self._before.clear()
-            self._before[t] = hit
+        if t == self._before_at:
+            return self._before_hit
+        hit = calendar.subtract_utc(t, self.duration.amount, self.duration.unit)
+        self._before_at, self._before_hit = t, hit
         return hit
 
     def elapsed(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:

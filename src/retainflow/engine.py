@@ -250,6 +250,9 @@ class Engine:
                 newest[wf.name] = wf
         self.workflows: tuple[Workflow, ...] = tuple(newest.values())
         self.store: Store = store if store is not None else MemoryStore()
+        # The default store, when it is the one in use, takes fast paths (`_apply`, `_run`):
+        # its exact type only, as a subclass may change what they skip.
+        self._memory = self.store if type(self.store) is MemoryStore else None
         self._ctx = core.Context(self.workflows, self.workflow, core.LedgerView(_no_grants), 0)
         self._check = Validator(self.workflows)
         for wf in given:
@@ -325,6 +328,9 @@ class Engine:
         """Apply one input and hand its effects to the store; the earliest new timer."""
         seq = ctx.seq
         core.apply(ctx, state, inp)
+        memory = self._memory
+        if memory is not None and tx is memory:  # the same store calls, fused into one
+            return memory.take_effects(state, ctx.set, ctx.cancelled, ctx.ledger.added, ctx.seq)
         earliest = None
         timers = ctx.set
         if timers:
@@ -387,11 +393,16 @@ class Engine:
         at: dt.datetime,
         inp: core.Input,
         clock: dt.datetime | None,
+        state: CaseState | None,
     ) -> None:
         """Fire what is due, apply `inp`, move the clock (`clock` as read before: firing
-        timers never moves it) and fire what the input made due at once."""
+        timers never moves it) and fire what the input made due at once. `state` is the
+        case as loaded before the firing (None if the store has none yet)."""
         self._fire_until(tx, ctx, at)
-        state = tx.load_case(case_id) or CaseState(case_id)
+        if tx is not self._memory:  # another store may load a new copy after the firing
+            state = tx.load_case(case_id)
+        if state is None:  # (the memory store keeps live states: a firing never replaces one)
+            state = CaseState(case_id)
         earliest = self._apply(tx, ctx, state, inp)
         if clock is None or at > clock:
             tx.set_clock(at)
@@ -423,7 +434,7 @@ class Engine:
                 ):
                     self._check_time(tx, state, case_id, when, "submission")
                 ctx = self._begin(tx)
-                self._run(tx, ctx, case_id, when, _new(core.Submit, (when, data)), clock)
+                self._run(tx, ctx, case_id, when, _new(core.Submit, (when, data)), clock, state)
         except BaseException:
             self._reset()
             raise
@@ -473,7 +484,7 @@ class Engine:
                     raise EventRejected(f"case {case_id}: event {event_type}: {error}") from None
                 ctx = self._begin(tx)
                 inp = _new(core.Event, (when, event_type, event_id, typed))
-                self._run(tx, ctx, case_id, when, inp, clock)
+                self._run(tx, ctx, case_id, when, inp, clock, state)
         except BaseException:
             self._reset()
             raise
@@ -520,7 +531,7 @@ class Engine:
                         raise ValueError(f"workflow {wf.name} has no step or outcome {step!r}")
                 clock = tx.get_clock()
                 inp = core.Move(when, step, reason, workflow)
-                self._run(tx, self._begin(tx), case_id, when, inp, clock)
+                self._run(tx, self._begin(tx), case_id, when, inp, clock, state)
         except BaseException:
             self._reset()
             raise
@@ -541,7 +552,7 @@ class Engine:
                 self._check_time(tx, state, case_id, when, "cancel")
                 clock = tx.get_clock()
                 inp = core.Cancel(when, reason, workflow)
-                self._run(tx, self._begin(tx), case_id, when, inp, clock)
+                self._run(tx, self._begin(tx), case_id, when, inp, clock, state)
         except BaseException:
             self._reset()
             raise

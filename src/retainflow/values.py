@@ -84,7 +84,10 @@ class Money:
         match = _MONEY_RE.fullmatch(text.strip())
         if match is None:
             raise ValueError(f"expected money as 'AMOUNT CUR' (like '500 USD'), got {text!r}")
-        return cls(Decimal(match["amount"]), match["currency"])
+        currency = match["currency"]
+        if currency not in MINOR_UNITS:  # as the constructor checks (every case has money)
+            raise ValueError(f"unknown currency code {currency!r} (expected ISO 4217)")
+        return cls.rounded(Decimal(match["amount"]), currency)
 
     def __str__(self) -> str:
         return f"{self.amount:f} {self.currency}"

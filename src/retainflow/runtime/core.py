@@ -107,7 +107,8 @@ class LedgerView:
 
     def grants(self, client: str) -> list[Grant]:
         found = list(self.read(client))
-        found.extend(g for g in self.added if g.client == client)
+        if self.added:  # (most inputs grant nothing: no generator for them)
+            found.extend(g for g in self.added if g.client == client)
         return found
 
 
@@ -118,6 +119,7 @@ class Context:
         "actions",
         "cancelled",
         "case_id",
+        "core",
         "errors",
         "ignored",
         "ledger",
@@ -150,6 +152,7 @@ class Context:
         self.set: list[Timer] = []
         self.cancelled: list[int] = []
         self.transitions: dict[str, int] = {}
+        self.core: _Core | None = None  # the one `_Core` that `apply` re-points per input
 
 
 class _Runaway(Exception):
@@ -158,15 +161,25 @@ class _Runaway(Exception):
 
 def apply(ctx: Context, state: CaseState, inp: Input) -> None:
     """Apply one input to `state` (changed in place); effects go to `ctx`."""
-    ctx.case_id = state.case_id
+    case_id = ctx.case_id = state.case_id
     if ctx.transitions:
         ctx.transitions = {}
-    core = _Core(ctx, state)
+    # One `_Core` per context, re-pointed at this input's case: building one per input cost
+    # more than the three assignments (it keeps the last state until the next input).
+    core = ctx.core
+    if core is None:
+        core = ctx.core = _Core(ctx, state)
+    else:
+        core.state = state
+        core.case_id = case_id
+        core.data = state.data
     kind = type(inp)
     if kind is Event:
         core.event(inp)  # type: ignore[arg-type]
     elif kind is Fire:
         core.fire(inp)  # type: ignore[arg-type]
+    elif kind is Submit:
+        core.submit(inp)  # type: ignore[arg-type]
     else:
         core.run(inp)
 
