@@ -249,10 +249,7 @@ class MemoryStore:
             grants.clear()
         if next_seq > self.seq:
             self.seq = next_seq
-        case_id = state.case_id
-        if case_id not in self.cases:
-            self.cases[case_id] = state
-            journal.append(case_id)
+        self.save_case(state)
         return earliest
 
     def next_wakeup(self) -> dt.datetime | None:
