@@ -46,8 +46,10 @@ import retainflow  # noqa: E402
 from retainflow.caseio import load_cases  # noqa: E402
 from retainflow.engine import Engine  # noqa: E402
 from retainflow.runtime.data import Plain  # noqa: E402
+from retainflow.stores.memory import MemoryStore  # noqa: E402
 
 SORT = "tottime"
+COMPACT = False  # --compact
 EXAMPLE = ROOT.parent / "shared" / "conformance" / "run" / "reactive_retention"
 WORKFLOW = EXAMPLE / "reactive_retention.rflow"
 if not WORKFLOW.is_file():
@@ -139,7 +141,7 @@ class _GcClock:
 
 def run(workflow: Any, timeline: Timeline, with_records: bool) -> float:
     """CPU seconds of one run of the timeline through a fresh engine."""
-    engine = Engine([workflow])
+    engine = Engine([workflow], store=MemoryStore(compact=COMPACT))
     start = time.process_time()
     last = None
     for at, _, sub, case_id, payload in timeline:
@@ -160,7 +162,7 @@ def fired_timers(workflow: Any, timeline: Timeline) -> tuple[int, float]:
     """Timers fired in a run of the timeline, and GC-tracked objects kept per case."""
     gc.collect()
     before = len(gc.get_objects())
-    engine = Engine([workflow])
+    engine = Engine([workflow], store=MemoryStore(compact=COMPACT))
     last = None
     for at, _, sub, case_id, payload in timeline:
         if sub == 0:
@@ -246,10 +248,17 @@ def main() -> None:
         "long-running service may tune its process (not the honest default)",
     )
     parser.add_argument("--no-compile", action="store_true", help="skip the compile timings")
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="MemoryStore(compact=True): finished cases kept encoded (less memory)",
+    )
     args = parser.parse_args()
     if args.gc_freeze:
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
+    global COMPACT
+    COMPACT = args.compact
     bench_cases(args.cases, args.repeat, args.profile, args.same_instants)
     if not args.profile and not args.no_compile:
         bench_compile(args.repeat)

@@ -1,4 +1,5 @@
-"""The memory store: cases that are done for now are kept encoded, and nothing shows it."""
+"""The memory store: with `compact=True`, cases that are done for now are kept encoded,
+and nothing shows it."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("at_once")
 def test_an_ended_case_is_kept_as_one_untracked_object_and_reads_back() -> None:
-    store = MemoryStore()
+    store = MemoryStore(compact=True)
     engine = Engine([flow(WAITS)], store=store)
     engine.submit({"id": "C", "client": "x"}, at=at())
     engine.handle("C", {"type": "open", "id": "e1"}, at=at(1))
@@ -57,7 +58,7 @@ def test_an_ended_case_is_kept_as_one_untracked_object_and_reads_back() -> None:
 
 @pytest.mark.usefixtures("at_once")
 def test_one_transaction_sees_one_object_per_encoded_case() -> None:
-    store = MemoryStore()
+    store = MemoryStore(compact=True)
     engine = Engine([flow(WAITS)], store=store)
     engine.submit({"id": "C", "client": "x"}, at=at())
     assert isinstance(store.cases["C"], bytes)  # no trigger fired: done for now
@@ -70,7 +71,7 @@ def test_one_transaction_sees_one_object_per_encoded_case() -> None:
 
 
 def test_the_latest_cases_done_for_now_stay_live() -> None:
-    store = MemoryStore()
+    store = MemoryStore(compact=True)
     engine = Engine([flow(WAITS)], store=store)
     count = memory_module._KEEP_LIVE + 10
     for i in range(count):  # no trigger: each is done for now once submitted
@@ -81,6 +82,16 @@ def test_the_latest_cases_done_for_now_stay_live() -> None:
     engine.handle("C70", {"type": "open", "id": "e2"}, at=at(5))
     assert not isinstance(store.cases["C3"], bytes)
     assert [r["status"] for r in engine.records("C3")] == ["waiting"]
+
+
+def test_big_runs_compact_their_memory_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    import retainflow.runtime.batch as batch
+
+    workflow = retainflow.load(ROOT / "workflows" / "reactive_retention.rflow")
+    entries = load_cases(ROOT / "examples" / "reactive_retention.cases.yaml", [workflow])
+    assert run_entries(workflow, entries).engine.store.compact is False  # type: ignore[attr-defined]
+    monkeypatch.setattr(batch, "COMPACT_FROM", len(entries) - 1)
+    assert run_entries(workflow, entries).engine.store.compact is True  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -99,10 +110,10 @@ def test_runs_give_the_same_records_and_histories_as_a_store_that_keeps_all_live
     monkeypatch.setattr(memory_module, "_KEEP_LIVE", 3)  # the examples are small
     workflow = retainflow.load(ROOT / "workflows" / f"{name}.rflow")
     entries = load_cases(ROOT / "examples" / f"{name}.cases.yaml", [workflow])
-    encoded = run_entries(workflow, entries)
+    encoded = run_entries(workflow, entries, store=MemoryStore(compact=True))
     assert any(isinstance(v, bytes) for v in encoded.engine.store.cases.values())  # type: ignore[attr-defined]
-    monkeypatch.setattr(memory_module, "_done_for_now", lambda state: False)
     live = run_entries(workflow, entries)
+    assert not any(isinstance(v, bytes) for v in live.engine.store.cases.values())  # type: ignore[attr-defined]
     assert json.dumps(encoded.records, default=str) == json.dumps(live.records, default=str)
     for case_id in dict.fromkeys(e.case_id for e in entries if e.ok):
         assert case_id is not None

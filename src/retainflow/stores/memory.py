@@ -1,11 +1,13 @@
 """The in-process store: dicts and a heap, for tests, one-off runs and `retainflow run`.
 
 Input/output: the `Store` Protocol of `retainflow.stores.base`. Case states are kept as
-live objects (the engine core changes them in place, so no copy is made per input),
-except those of cases that are done for now (no pending timer, no active instance):
-they are kept encoded (`retainflow.stores.codec`), one bytes object instead of some forty
-objects that Python's cyclic garbage collector would traverse again and again while the
-store grows (it was 40% of a long run's time), and decoded when the case is read; the
+live objects (the engine core changes them in place, so no copy is made per input);
+with `compact=True`, those of cases that are done for now (no pending timer, no active
+instance) are kept encoded (`retainflow.stores.codec`): one bytes object of about 2 KB
+instead of some forty objects and 8.5 KB, decoded when the case is read. That is a
+quarter of the memory and shorter garbage-collector pauses for a store that keeps many
+finished cases, for about as much CPU time as the collector saves (encoding a case that
+has been in memory for a while costs 60-70 us: docs/engine.md); the
 timer index is a heap of integer keys (microseconds since the epoch, then the creation
 sequence, in one int: comparing ints is several times cheaper than comparing tuples of
 datetimes) with lazy deletion; the ledger is a list per client kept in time order.
@@ -57,7 +59,8 @@ def _key(at: dt.datetime, seq: int) -> int:
 class MemoryStore:
     """Everything in memory; `MemoryStore()` is the engine's default store."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, compact: bool = False) -> None:
+        self.compact = compact
         self.cases: dict[str, CaseState | bytes] = {}  # bytes: a case done for now
         self._thawed: dict[str, CaseState] = {}  # encoded cases decoded in this transaction
         # cases done for now, still live, oldest first: encoded once `_KEEP_LIVE` more
@@ -148,11 +151,12 @@ class MemoryStore:
         if case_id not in self.cases and self._journal is not None:
             self._journal.append(case_id)
         self.cases[case_id] = state
-        resting = self._resting
-        if case_id in resting:
-            del resting[case_id]
-        if _done_for_now(state):
-            resting[case_id] = None
+        if self.compact:
+            resting = self._resting
+            if case_id in resting:
+                del resting[case_id]
+            if _done_for_now(state):
+                resting[case_id] = None
 
     def _rest(self) -> None:
         """Encode the cases done for now beyond the `_KEEP_LIVE` latest (at the end of a
