@@ -146,6 +146,14 @@ def test_the_history_is_in_the_log_not_in_the_state_each_write_rewrites(db: Path
     assert load_state(blob).history == []
     assert len(engine.history("C")) == len(memory.history("C")) > 3
     assert engine.history("C") == memory.history("C")
+    # the log's JSON bodies are rendered from the typed entries when read
+    bodies = sqlite3.connect(db).execute("SELECT body FROM log WHERE case_id = 'C'").fetchall()
+    assert bodies and all(body == "" for (body,) in bodies)
+    logged = [h for entry in store.log("C") for h in entry.body["history"]]
+    assert [h["kind"] for h in logged] == [h["kind"] for h in memory.history("C")]
+    assert logged[0]["at"].endswith("Z")  # rendered as the JSON bodies always were
+    begin = [a for entry in store.log("C") for a in entry.body["actions"]]
+    assert begin and begin[0]["name"] == "begin" and begin[0]["args"] == {"n": 1}
 
 
 def test_a_schema_1_file_keeps_the_history_its_states_hold(db: Path) -> None:

@@ -36,9 +36,10 @@ from retainflow.stores.base import StoreError
 
 __all__ = [
     "LAYOUTS",
-    "dump_history",
+    "LogRecord",
+    "dump_log",
     "dump_state",
-    "load_history",
+    "load_log",
     "load_state",
     "own_layouts",
 ]
@@ -238,19 +239,35 @@ def load_state(data: bytes) -> CaseState:
     return state
 
 
-def dump_history(entries: Sequence[tuple[Any, ...]]) -> bytes:
-    """History entries as the bytes of a log row's `history` column (the state codec)."""
+LogRecord = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, int, Any]]]
+
+
+def dump_log(
+    earlier: Sequence[tuple[Any, ...]],
+    history: Sequence[tuple[Any, ...]],
+    actions: Sequence[tuple[str, int, Any]],
+) -> bytes:
+    """What one call did to a case, as the bytes of a log row's `history` column: history
+    entries moved out of an older state (`earlier`), the call's new history entries, and
+    the actions it emitted as (workflow, instance number, `ActionRecord`)."""
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=5).dump(list(entries))
+    _Pickler(buffer, protocol=5).dump((list(earlier), list(history), list(actions)))
     return buffer.getvalue()
 
 
-def load_history(data: bytes) -> list[tuple[Any, ...]]:
-    """The inverse of `dump_history`."""
-    entries = _Unpickler(io.BytesIO(data)).load()
-    if not isinstance(entries, list) or not all(isinstance(e, tuple) for e in entries):
-        raise StoreError("a log row's history does not hold history entries")
-    return entries
+def load_log(data: bytes) -> LogRecord:
+    """The inverse of `dump_log`."""
+    found = _Unpickler(io.BytesIO(data)).load()
+    if isinstance(found, list):  # the first form of schema 2: history entries only
+        found = (found, [], [])
+    if (
+        not isinstance(found, tuple)
+        or len(found) != 3
+        or not all(isinstance(part, list) for part in found)
+        or not all(isinstance(e, tuple) for part in found for e in part)
+    ):
+        raise StoreError("a log row's history does not hold history entries and actions")
+    return found
 
 
 def own_layouts() -> set[int]:

@@ -59,9 +59,9 @@ from retainflow.runtime.state import CaseState
 from retainflow.stores import codec as _codec
 from retainflow.stores.base import DueTimer, StoreError, StoreTransaction, WorkflowSource
 from retainflow.stores.codec import (
-    dump_history,
+    dump_log,
     dump_state,
-    load_history,
+    load_log,
     load_state,
     own_layouts,
 )
@@ -265,6 +265,29 @@ def _json(body: Any) -> str:
         return _ENCODER.encode(body)
     except (TypeError, ValueError):  # keys json cannot take: render everything as text
         return json.dumps(to_json_value(body), ensure_ascii=False, separators=(",", ":"))
+
+
+def _log_body(text: str, blob: bytes | None) -> Any:
+    """A log row's body: its JSON text, or (rows of case calls since schema 2) the same
+    JSON rendered from the typed entries and actions of its `history` column."""
+    if text or blob is None:
+        return json.loads(text)
+    _, history, actions = load_log(blob)
+    body = {
+        "history": [_history_dict(item) for item in history],
+        "actions": [
+            {
+                "workflow": workflow,
+                "instance": number,
+                "at": action.at,
+                "step": action.step,
+                "name": action.name,
+                "args": action.args,
+            }
+            for workflow, number, action in actions
+        ],
+    }
+    return json.loads(_json(body))
 
 
 def _history_dict(entry: Any) -> Any:
@@ -710,7 +733,7 @@ class _Transaction:
         updates: list[tuple[bytes, int, str]] = []
         updates_by_rowid: list[tuple[bytes, int, int]] = []
         inst_rows: list[_InstTuple] = []
-        log_rows: list[tuple[int, int, str, str, str, bytes | None]] = []
+        log_rows: list[tuple[int, int, str, str, str, bytes]] = []
         for entry in self.dirty:
             state = entry.state
             data = dump_state(state, history=False)
@@ -761,34 +784,25 @@ class _Transaction:
         if len(self.cases) > self.cache:
             self._evict()
 
-    def _log_row(self, entry: _Entry) -> tuple[int, int, str, str, str, bytes | None] | None:
-        """What this transaction did to the case since it was loaded (or last written)."""
+    def _log_row(self, entry: _Entry) -> tuple[int, int, str, str, str, bytes] | None:
+        """What this transaction did to the case since it was loaded (or last written):
+        its log row, whose `history` column holds the new history entries and actions
+        (the JSON `body` is rendered from them when read: writing JSON for every fired
+        timer cost more than a tenth of an `advance`)."""
         state = entry.state
-        history = state.history[entry.history :]
-        moved = (
-            dump_history(state.history[entry.moved :]) if len(state.history) > entry.moved else None
-        )
-        entry.history = entry.moved = len(state.history)
-        actions: list[dict[str, Any]] = []
+        entries = state.history
+        history = entries[entry.history :]
+        earlier = entries[entry.moved : entry.history]  # a schema-1 state's, not yet moved
+        entry.history = entry.moved = len(entries)
+        actions: list[tuple[str, int, Any]] = []
         counts = entry.actions
         for flow in state.flows.values():
             for inst in flow.instances:
-                key = (inst.workflow, inst.number)
-                done = counts.get(key, 0)
+                done = counts.get((inst.workflow, inst.number), 0)
                 if len(inst.actions) > done:
-                    for action in inst.actions[done:]:
-                        actions.append(
-                            {
-                                "workflow": inst.workflow,
-                                "instance": inst.number,
-                                "at": action.at,
-                                "step": action.step,
-                                "name": action.name,
-                                "args": action.args,
-                            }
-                        )
-                    counts[key] = len(inst.actions)
-        if not history and not actions and moved is None:
+                    actions.extend((inst.workflow, inst.number, a) for a in inst.actions[done:])
+                    counts[(inst.workflow, inst.number)] = len(inst.actions)
+        if not history and not actions and not earlier:
             return None
         # The row is named after the input the call applied to the case, else after the
         # first timer that fired for it (timers due before an input fire first).
@@ -803,11 +817,11 @@ class _Transaction:
             if kind == "trace" and item_kind is not None and item_kind != "trace":
                 kind, at = item_kind, _entry_at(item)
         if at is None:
-            at = _entry_at(history[0]) if history else actions[0]["at"]
+            at = _entry_at(history[0]) if history else actions[0][2].at if actions else None
         if at is None:
             at = self.clock or _EPOCH
-        body = {"history": [_history_dict(item) for item in history], "actions": actions}
-        return (self.tx_no, _us(at), kind, state.case_id, _json(body), moved)
+        blob = dump_log(earlier, history, actions)
+        return (self.tx_no, _us(at), kind, state.case_id, "", blob)
 
     def flush(self) -> None:
         """Write everything pending (before a savepoint, and at commit)."""
@@ -1197,7 +1211,9 @@ class SQLiteStore:
                 (case_id,),
             )
             for (blob,) in rows:
-                entries.extend(load_history(blob))
+                earlier, history, _ = load_log(blob)
+                entries.extend(earlier)
+                entries.extend(history)
             return entries
 
     def next_wakeup(self) -> dt.datetime | None:
@@ -1295,17 +1311,17 @@ class SQLiteStore:
         conn = self._connection()
         if case_id is None:
             rows = conn.execute(
-                "SELECT id, tx, at, kind, case_id, body FROM log WHERE id > ? ORDER BY id",
+                "SELECT id, tx, at, kind, case_id, body, history FROM log WHERE id > ? ORDER BY id",
                 (since,),
             )
         else:
             rows = conn.execute(
-                "SELECT id, tx, at, kind, case_id, body FROM log "
+                "SELECT id, tx, at, kind, case_id, body, history FROM log "
                 "WHERE case_id = ? AND id > ? ORDER BY id",
                 (case_id, since),
             )
         return [
-            LogEntry(row[0], row[1], _time(row[2]), row[3], row[4], json.loads(row[5]))
+            LogEntry(row[0], row[1], _time(row[2]), row[3], row[4], _log_body(row[5], row[6]))
             for row in rows
         ]
 
