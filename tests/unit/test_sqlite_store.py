@@ -156,6 +156,19 @@ def test_the_history_is_in_the_log_not_in_the_state_each_write_rewrites(db: Path
     assert begin and begin[0]["name"] == "begin" and begin[0]["args"] == {"n": 1}
 
 
+def test_the_history_inside_an_open_transaction_includes_its_own_inputs(db: Path) -> None:
+    store = reopen(db)
+    engine = Engine([flow(TIMED)], store=store)
+    memory = Engine([flow(TIMED)])
+    _inputs(memory, ("open", "e1", 0.5))
+    with store.transaction():  # a host grouping calls into one commit
+        _inputs(engine, ("open", "e1", 0.5))
+        assert engine.history("C") == memory.history("C")
+        engine.handle("C", {"type": "go", "id": "e2"}, at=at(0.75))
+    memory.handle("C", {"type": "go", "id": "e2"}, at=at(0.75))
+    assert engine.history("C") == memory.history("C")
+
+
 def test_a_schema_1_file_keeps_the_history_its_states_hold(db: Path) -> None:
     """Schema 1 kept each case's history in its state: it reads back, and moves to the
     log the first time the case is written again."""
