@@ -13,20 +13,26 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from retainflow.report.metrics import MeasureMetrics, Period, Report, seconds
+from retainflow.report.metrics import GroupMetrics, MeasureMetrics, Period, Report, seconds
 from retainflow.report.rounding import median, p90
 from retainflow.values import Money, format_time
 
 __all__ = [
     "DASH",
+    "INSTANCE_HEADERS",
+    "MEASURE_HEADERS",
+    "TIME_TO_TARGET_HEADERS",
     "human_duration",
+    "instance_rows",
     "measure_details",
+    "measure_rows",
     "measure_value",
     "money_text",
     "pct_text",
     "period_text",
     "report_heading",
     "stat_durations",
+    "time_to_target_rows",
 ]
 
 DASH = "–"
@@ -123,3 +129,37 @@ def report_heading(report: Report) -> str:
     noun = "record" if read == 1 else "records"
     count = f"{kept} of {read} {noun}" if kept != read else f"{read} {noun}"
     return f"{count}, grouped by {report.by}"
+
+
+# ---- the tables both renderers show (headers and cell texts; each lays them out) -----------
+
+INSTANCE_HEADERS = ["records", "started", "ended", "waiting", "cancelled", "error", "not triggered"]
+TIME_TO_TARGET_HEADERS = ["sla", "reached", "median", "p90", "open median", "open p90", "calendar"]
+MEASURE_HEADERS = ["measure", "kind", "value", "responses", "details"]
+
+
+def instance_rows(group: GroupMetrics) -> list[list[str]]:
+    """The group's one row of instance counts, under `INSTANCE_HEADERS`."""
+    inst = group.instances
+    counts = (inst.records, inst.started, inst.ended, inst.waiting, inst.cancelled)
+    return [[*(str(n) for n in counts), str(inst.error), str(inst.not_triggered)]]
+
+
+def time_to_target_rows(group: GroupMetrics) -> list[list[str]]:
+    """Per SLA: targets reached, median and p90 elapsed and open time, its calendars."""
+    rows = []
+    for sla in group.slas.values():
+        median_text, p90_text = stat_durations(sla.elapsed)
+        open_median, open_p90 = stat_durations(sla.open) if sla.open is not None else (DASH, DASH)
+        calendars = ", ".join(sla.calendars) or DASH
+        reached = str(len(sla.elapsed))
+        rows.append([sla.name, reached, median_text, p90_text, open_median, open_p90, calendars])
+    return rows
+
+
+def measure_rows(group: GroupMetrics) -> list[list[str]]:
+    """Per measure, under `MEASURE_HEADERS`."""
+    return [
+        [m.name, m.kind, measure_value(m), str(m.responses), measure_details(m)]
+        for m in group.measures.values()
+    ]

@@ -31,14 +31,19 @@ from retainflow.report.charts import (
 from retainflow.report.charts import histogram_bins as _bins
 from retainflow.report.clients import ClientMetrics
 from retainflow.report.display import (
-    DASH,
+    INSTANCE_HEADERS,
+    MEASURE_HEADERS,
+    TIME_TO_TARGET_HEADERS,
+    instance_rows,
     measure_details,
+    measure_rows,
     measure_value,
     money_text,
     pct_text,
     period_text,
     report_heading,
     stat_durations,
+    time_to_target_rows,
 )
 from retainflow.report.metrics import (
     GroupMetrics,
@@ -620,21 +625,7 @@ def _group_section(group: GroupMetrics, anchor: str, heading: str) -> str:
         f'<section aria-labelledby="{anchor}">',
         f'<h2 id="{anchor}">{escape(heading)}</h2>',
         _table(
-            "Instances",
-            ["records", "started", "ended", "waiting", "cancelled", "error", "not triggered"],
-            [
-                [
-                    str(inst.records),
-                    str(inst.started),
-                    str(inst.ended),
-                    str(inst.waiting),
-                    str(inst.cancelled),
-                    str(inst.error),
-                    str(inst.not_triggered),
-                ]
-            ],
-            numeric=range(7),
-            row_headers=False,
+            "Instances", INSTANCE_HEADERS, instance_rows(group), numeric=range(7), row_headers=False
         ),
     ]
     kinds = group.outcomes_by_kind
@@ -673,43 +664,17 @@ def _group_section(group: GroupMetrics, anchor: str, heading: str) -> str:
                 numeric=range(1, 7),
             )
         )
-        times = []
-        for s in group.slas.values():
-            median, p90 = stat_durations(s.elapsed)
-            open_median, open_p90 = stat_durations(s.open) if s.open is not None else (DASH, DASH)
-            times.append(
-                [
-                    s.name,
-                    str(len(s.elapsed)),
-                    median,
-                    p90,
-                    open_median,
-                    open_p90,
-                    ", ".join(s.calendars) or DASH,
-                ]
-            )
         parts.append(
             _table(
                 "Time to target (SLA start to target; open time counted in the SLA's calendar)",
-                ["sla", "reached", "median", "p90", "open median", "open p90", "calendar"],
-                times,
+                TIME_TO_TARGET_HEADERS,
+                time_to_target_rows(group),
                 numeric=range(1, 6),
             )
         )
     parts.append(_compensation_tables(group))
     if group.measures:
-        rows = [
-            [m.name, m.kind, measure_value(m), str(m.responses), measure_details(m)]
-            for m in group.measures.values()
-        ]
-        parts.append(
-            _table(
-                "Measures",
-                ["measure", "kind", "value", "responses", "details"],
-                rows,
-                numeric=[2, 3],
-            )
-        )
+        parts.append(_table("Measures", MEASURE_HEADERS, measure_rows(group), numeric=[2, 3]))
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
 

@@ -10,14 +10,16 @@ from collections.abc import Sequence
 
 from retainflow.report.clients import ClientMetrics
 from retainflow.report.display import (
-    DASH,
-    measure_details,
-    measure_value,
+    INSTANCE_HEADERS,
+    MEASURE_HEADERS,
+    TIME_TO_TARGET_HEADERS,
+    instance_rows,
+    measure_rows,
     money_text,
     pct_text,
     period_text,
     report_heading,
-    stat_durations,
+    time_to_target_rows,
 )
 from retainflow.report.metrics import CompensationMetrics, GroupMetrics, Period, Report
 from retainflow.report.rounding import percent
@@ -110,23 +112,8 @@ def _group(group: GroupMetrics, by: str) -> list[str]:
         heading = group.key
     heading = _cut(heading, WIDTH)
     lines = [heading, "=" * len(heading)]
-    inst = group.instances
     lines.append("Instances")
-    lines += table(
-        ["records", "started", "ended", "waiting", "cancelled", "error", "not triggered"],
-        [
-            [
-                str(inst.records),
-                str(inst.started),
-                str(inst.ended),
-                str(inst.waiting),
-                str(inst.cancelled),
-                str(inst.error),
-                str(inst.not_triggered),
-            ]
-        ],
-        numbers_first=True,
-    )
+    lines += table(INSTANCE_HEADERS, instance_rows(group), numbers_first=True)
     lines += ["", *_outcomes(group), *_slas(group), *_compensation(group.compensation)]
     lines += _measures(group)
     return lines
@@ -168,24 +155,10 @@ def _slas(group: GroupMetrics) -> list[str]:
     ]
     lines = ["", "SLAs"]
     lines += table(["sla", "met", "breached", "cancelled", "pending", "attainment"], rows)
-    times = []
-    for sla in group.slas.values():
-        median, p90 = stat_durations(sla.elapsed)
-        open_median, open_p90 = stat_durations(sla.open) if sla.open is not None else (DASH, DASH)
-        times.append(
-            [
-                sla.name,
-                str(len(sla.elapsed)),
-                median,
-                p90,
-                open_median,
-                open_p90,
-                _cut(", ".join(sla.calendars) or DASH, 12),
-            ]
-        )
+    times = [[*row[:-1], _cut(row[-1], 12)] for row in time_to_target_rows(group)]
     lines += ["", "Time to target (start to target; open = in the SLA's calendar)"]
     lines += table(
-        ["sla", "reached", "median", "p90", "open median", "open p90", "calendar"],
+        TIME_TO_TARGET_HEADERS,
         times,
         first_max=18,
         align="lrrrrrl",
@@ -233,15 +206,7 @@ def _compensation(comp: CompensationMetrics) -> list[str]:
 def _measures(group: GroupMetrics) -> list[str]:
     if not group.measures:
         return []
-    rows = [
-        [m.name, m.kind, measure_value(m), str(m.responses), measure_details(m)]
-        for m in group.measures.values()
-    ]
-    return [
-        "",
-        "Measures",
-        *table(["measure", "kind", "value", "responses", "details"], rows, align="llrrl"),
-    ]
+    return ["", "Measures", *table(MEASURE_HEADERS, measure_rows(group), align="llrrl")]
 
 
 def _clients(m: ClientMetrics) -> list[str]:
