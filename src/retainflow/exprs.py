@@ -82,7 +82,9 @@ __all__ = [
     "compile_condition",
     "compile_expr",
     "evaluate_const",
+    "quote",
     "render",
+    "render_precedence",
 ]
 
 _CTX = DECIMAL_CONTEXT
@@ -155,83 +157,108 @@ class Compiled:
 
 _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _OF, _UNARY, _ATOM = range(1, 10)
 
+# A literal's text as its source wrote it, or None for the canonical text (the formatter
+# keeps `1.50 USD` and `10%` as written; everything else renders the same).
+Written = Callable[[n.Expr], "str | None"]
+_LITERALS = (n.Number, n.String, n.MoneyLit, n.PercentLit, n.DurationLit)
 
-def render(expr: n.Expr) -> str:
+
+def render(expr: n.Expr, written: Written | None = None) -> str:
     """The canonical text of an expression, with the parentheses its structure needs.
 
     `P of Q of M` stays as is (it is `P of (Q of M)`); an `if` inside an operand is
     parenthesized, and so (for readability) is an `if` as the condition or `then` part
     of another `if`; `else if` chains are not.
     """
-    return _render(expr)[0]
+    return render_precedence(expr, written)[0]
 
 
-def _wrap(expr: n.Expr, level: int) -> str:
-    text, prec = _render(expr)
-    return f"({text})" if prec < level else text
+def render_precedence(expr: n.Expr, written: Written | None = None) -> tuple[str, int]:
+    """`render`'s text and the precedence level it binds at (`_OR` loosest .. `_ATOM`)."""
+    return _Renderer(written).render(expr)
 
 
-def _render(expr: n.Expr) -> tuple[str, int]:
-    if isinstance(expr, n.Number):
-        text = format_number(expr.value)
-        return text, _UNARY if text.startswith("-") else _ATOM
-    if isinstance(expr, n.String):
-        escaped = expr.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"', _ATOM
-    if isinstance(expr, n.Bool):
-        return ("true" if expr.value else "false"), _ATOM
-    if isinstance(expr, n.NoneLit):
-        return "none", _ATOM
-    if isinstance(expr, n.MoneyLit):
-        text = _money_text(expr.value)
-        return text, _UNARY if text.startswith("-") else _ATOM
-    if isinstance(expr, n.PercentLit):
-        text = str(expr.value)
-        return text, _UNARY if text.startswith("-") else _ATOM
-    if isinstance(expr, n.DurationLit):
-        return str(expr.value), _ATOM
-    if isinstance(expr, n.ListExpr):
-        return "[" + ", ".join(_wrap(item, 0) for item in expr.items) + "]", _ATOM
-    if isinstance(expr, n.CaseRef):
-        return f"case.{expr.field.text}", _ATOM
-    if isinstance(expr, n.EventRef):
-        return f"event.{expr.field.text}", _ATOM
-    if isinstance(expr, n.OfferRef):
-        return f"offer.{expr.field.text}", _ATOM
-    if isinstance(expr, n.TriggerRef):
-        return "trigger", _ATOM
-    if isinstance(expr, n.ElapsedRef):
-        return "elapsed", _ATOM
-    if isinstance(expr, n.NowRef):
-        return "now", _ATOM
-    if isinstance(expr, n.ConstRef):
-        return expr.name.text, _ATOM
-    if isinstance(expr, n.Call):
-        args = ", ".join(_wrap(arg, 0) for arg in expr.args)
-        return f"{expr.function.text}({args})", _ATOM
-    if isinstance(expr, n.Negate):
-        operand = _wrap(expr.operand, _UNARY)
-        return ("- " if operand.startswith("-") else "-") + operand, _UNARY
-    if isinstance(expr, n.Not):
-        return f"not {_wrap(expr.operand, _NOT)}", _NOT
-    if isinstance(expr, n.Arith):
-        level = _SUM if expr.op in ("+", "-") else _PRODUCT
-        return f"{_wrap(expr.left, level)} {expr.op} {_wrap(expr.right, level + 1)}", level
-    if isinstance(expr, n.Of):
-        return f"{_wrap(expr.percent, _UNARY)} of {_wrap(expr.base, _OF)}", _OF
-    if isinstance(expr, n.Compare):
-        return f"{_wrap(expr.left, _SUM)} {expr.op} {_wrap(expr.right, _SUM)}", _CMP
-    if isinstance(expr, n.IsNone):
-        suffix = "is not none" if expr.negated else "is none"
-        return f"{_wrap(expr.operand, _SUM)} {suffix}", _CMP
-    if isinstance(expr, n.BoolOp):
-        level = _OR if expr.op == "or" else _AND
-        return f"{_wrap(expr.left, level)} {expr.op} {_wrap(expr.right, level + 1)}", level
-    if isinstance(expr, n.IfExpr):
-        condition = _wrap(expr.condition, _OR)
-        then = _wrap(expr.then, _OR)
-        return f"if {condition} then {then} else {_wrap(expr.otherwise, 0)}", 0
-    raise TypeError(f"not an expression node: {expr!r}")
+def quote(value: str) -> str:
+    """A string literal's canonical text."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+class _Renderer:
+    __slots__ = ("written",)
+
+    def __init__(self, written: Written | None) -> None:
+        self.written = written
+
+    def wrap(self, expr: n.Expr, level: int) -> str:
+        text, prec = self.render(expr)
+        return f"({text})" if prec < level else text
+
+    def render(self, expr: n.Expr) -> tuple[str, int]:
+        wrap = self.wrap
+        if self.written is not None and isinstance(expr, _LITERALS):
+            text = self.written(expr)
+            if text is not None:
+                return text, _ATOM
+        if isinstance(expr, n.Number):
+            text = format_number(expr.value)
+            return text, _UNARY if text.startswith("-") else _ATOM
+        if isinstance(expr, n.String):
+            return quote(expr.value), _ATOM
+        if isinstance(expr, n.Bool):
+            return ("true" if expr.value else "false"), _ATOM
+        if isinstance(expr, n.NoneLit):
+            return "none", _ATOM
+        if isinstance(expr, n.MoneyLit):
+            text = _money_text(expr.value)
+            return text, _UNARY if text.startswith("-") else _ATOM
+        if isinstance(expr, n.PercentLit):
+            text = str(expr.value)
+            return text, _UNARY if text.startswith("-") else _ATOM
+        if isinstance(expr, n.DurationLit):
+            return str(expr.value), _ATOM
+        if isinstance(expr, n.ListExpr):
+            return "[" + ", ".join(wrap(item, 0) for item in expr.items) + "]", _ATOM
+        if isinstance(expr, n.CaseRef):
+            return f"case.{expr.field.text}", _ATOM
+        if isinstance(expr, n.EventRef):
+            return f"event.{expr.field.text}", _ATOM
+        if isinstance(expr, n.OfferRef):
+            return f"offer.{expr.field.text}", _ATOM
+        if isinstance(expr, n.TriggerRef):
+            return "trigger", _ATOM
+        if isinstance(expr, n.ElapsedRef):
+            return "elapsed", _ATOM
+        if isinstance(expr, n.NowRef):
+            return "now", _ATOM
+        if isinstance(expr, n.ConstRef):
+            return expr.name.text, _ATOM
+        if isinstance(expr, n.Call):
+            args = ", ".join(wrap(arg, 0) for arg in expr.args)
+            return f"{expr.function.text}({args})", _ATOM
+        if isinstance(expr, n.Negate):
+            operand = wrap(expr.operand, _UNARY)
+            return ("- " if operand.startswith("-") else "-") + operand, _UNARY
+        if isinstance(expr, n.Not):
+            return f"not {wrap(expr.operand, _NOT)}", _NOT
+        if isinstance(expr, n.Arith):
+            level = _SUM if expr.op in ("+", "-") else _PRODUCT
+            return f"{wrap(expr.left, level)} {expr.op} {wrap(expr.right, level + 1)}", level
+        if isinstance(expr, n.Of):
+            return f"{wrap(expr.percent, _UNARY)} of {wrap(expr.base, _OF)}", _OF
+        if isinstance(expr, n.Compare):
+            return f"{wrap(expr.left, _SUM)} {expr.op} {wrap(expr.right, _SUM)}", _CMP
+        if isinstance(expr, n.IsNone):
+            suffix = "is not none" if expr.negated else "is none"
+            return f"{wrap(expr.operand, _SUM)} {suffix}", _CMP
+        if isinstance(expr, n.BoolOp):
+            level = _OR if expr.op == "or" else _AND
+            return f"{wrap(expr.left, level)} {expr.op} {wrap(expr.right, level + 1)}", level
+        if isinstance(expr, n.IfExpr):
+            condition = wrap(expr.condition, _OR)
+            then = wrap(expr.then, _OR)
+            return f"if {condition} then {then} else {wrap(expr.otherwise, 0)}", 0
+        raise TypeError(f"not an expression node: {expr!r}")
 
 
 def _money_text(value: Money) -> str:

@@ -35,8 +35,8 @@ import attrs
 from retainflow import nodes as n
 from retainflow.analysis import parse_workflow
 from retainflow.diagnostics import Diagnostic, FileDiagnostics, render_text
+from retainflow.exprs import quote, render_precedence
 from retainflow.source import NO_SPAN, SourceFile, Span
-from retainflow.values import format_number
 
 __all__ = [
     "MAX_WIDTH",
@@ -58,6 +58,12 @@ _MONEY_RE = re.compile(r"[0-9]+(\.[0-9]+)?[ \t]+[A-Z]{3}")
 _PERCENT_RE = re.compile(r"[0-9]+(\.[0-9]+)?%")
 _DURATION_RE = re.compile(r"[0-9]+[smhdw]")
 _STRING_RE = re.compile(r'"(\\.|[^"\\\n])*"')
+_WRITTEN: dict[type, re.Pattern[str]] = {
+    n.Number: _NUMBER_RE,
+    n.String: _STRING_RE,
+    n.PercentLit: _PERCENT_RE,
+    n.DurationLit: _DURATION_RE,
+}
 _TIME_RE = re.compile(r"[0-9]{2}:[0-9]{2}")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -810,81 +816,16 @@ class _Printer:
 
     def expr(self, expr: n.Expr, level: int) -> str:
         """The expression's text, parenthesized if it binds looser than `level` needs."""
-        text, precedence = self.render(expr)
+        text, precedence = render_precedence(expr, self.written)
         return f"({text})" if precedence < level else text
 
     def string(self, node: n.String) -> str:
-        written = self.source(node.span, _STRING_RE)
-        if written is not None:
-            return written
-        escaped = node.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
+        return self.source(node.span, _STRING_RE) or quote(node.value)
 
-    def render(self, expr: n.Expr) -> tuple[str, int]:
-        if isinstance(expr, n.Number):
-            return self.source(expr.span, _NUMBER_RE) or format_number(expr.value), _ATOM
-        if isinstance(expr, n.String):
-            return self.string(expr), _ATOM
-        if isinstance(expr, n.Bool):
-            return ("true" if expr.value else "false"), _ATOM
-        if isinstance(expr, n.NoneLit):
-            return "none", _ATOM
-        if isinstance(expr, n.MoneyLit):
-            written = self.source(expr.span, _MONEY_RE)
-            if written is not None:
-                return re.sub(r"[ \t]+", " ", written), _ATOM
-            amount = expr.value.amount
-            if amount == amount.to_integral_value():
-                amount = amount.to_integral_value()
-            text = f"{amount:f} {expr.value.currency}"
-            return text, _UNARY if text.startswith("-") else _ATOM
-        if isinstance(expr, n.PercentLit):
-            text = self.source(expr.span, _PERCENT_RE) or str(expr.value)
-            return text, _UNARY if text.startswith("-") else _ATOM
-        if isinstance(expr, n.DurationLit):
-            return self.source(expr.span, _DURATION_RE) or str(expr.value), _ATOM
-        if isinstance(expr, n.ListExpr):
-            return "[" + ", ".join(self.expr(item, 0) for item in expr.items) + "]", _ATOM
-        if isinstance(expr, n.CaseRef):
-            return f"case.{expr.field.text}", _ATOM
-        if isinstance(expr, n.EventRef):
-            return f"event.{expr.field.text}", _ATOM
-        if isinstance(expr, n.OfferRef):
-            return f"offer.{expr.field.text}", _ATOM
-        if isinstance(expr, n.TriggerRef):
-            return "trigger", _ATOM
-        if isinstance(expr, n.ElapsedRef):
-            return "elapsed", _ATOM
-        if isinstance(expr, n.NowRef):
-            return "now", _ATOM
-        if isinstance(expr, n.ConstRef):
-            return expr.name.text, _ATOM
-        if isinstance(expr, n.Call):
-            args = ", ".join(self.expr(arg, 0) for arg in expr.args)
-            return f"{expr.function.text}({args})", _ATOM
-        if isinstance(expr, n.Negate):
-            operand = self.expr(expr.operand, _UNARY)
-            return ("- " if operand.startswith("-") else "-") + operand, _UNARY
-        if isinstance(expr, n.Not):
-            return f"not {self.expr(expr.operand, _NOT)}", _NOT
-        if isinstance(expr, n.Arith):
-            level = _SUM if expr.op in ("+", "-") else _PRODUCT
-            left, right = self.expr(expr.left, level), self.expr(expr.right, level + 1)
-            return f"{left} {expr.op} {right}", level
-        if isinstance(expr, n.Of):
-            return f"{self.expr(expr.percent, _UNARY)} of {self.expr(expr.base, _OF)}", _OF
-        if isinstance(expr, n.Compare):
-            left, right = self.expr(expr.left, _SUM), self.expr(expr.right, _SUM)
-            return f"{left} {expr.op} {right}", _CMP
-        if isinstance(expr, n.IsNone):
-            suffix = "is not none" if expr.negated else "is none"
-            return f"{self.expr(expr.operand, _SUM)} {suffix}", _CMP
-        if isinstance(expr, n.BoolOp):
-            level = _OR if expr.op == "or" else _AND
-            left, right = self.expr(expr.left, level), self.expr(expr.right, level + 1)
-            return f"{left} {expr.op} {right}", level
-        if isinstance(expr, n.IfExpr):
-            condition = self.expr(expr.condition, _OR)
-            then = self.expr(expr.then, _OR)
-            return f"if {condition} then {then} else {self.expr(expr.otherwise, 0)}", 0
-        raise TypeError(f"not an expression node: {expr!r}")
+    def written(self, literal: n.Expr) -> str | None:
+        """A literal as the source wrote it (`exprs.render` gives the rest)."""
+        if isinstance(literal, n.MoneyLit):
+            text = self.source(literal.span, _MONEY_RE)
+            return None if text is None else re.sub(r"[ \t]+", " ", text)
+        pattern = _WRITTEN.get(type(literal))
+        return None if pattern is None else self.source(literal.span, pattern)

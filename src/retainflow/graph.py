@@ -89,7 +89,7 @@ def build_graph(
     """The state graph of `workflow` (see the module docstring for every attribute).
 
     `source` is the file the workflow was parsed from; it is needed only to slice guard
-    text when `exprs.render` is missing or `guard_text="source"` is asked for.
+    text when `guard_text="source"` is asked for.
     """
     builder = _Builder(workflow, _guard_renderer(source, guard_text))
     return builder.build()

@@ -660,7 +660,7 @@ def test_evaluation_never_walks_the_tree(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(exprs._Gen, "gen", forbidden)
     monkeypatch.setattr(exprs, "render", forbidden)
-    monkeypatch.setattr(exprs, "_render", forbidden)
+    monkeypatch.setattr(exprs._Renderer, "render", forbidden)
     assert guard(Env({"arr": usd("200"), "tier": "gold"}))
     assert guard(Env({"arr": usd("60"), "tier": "x"}))
     assert not guard(Env({}))
