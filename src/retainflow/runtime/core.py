@@ -438,26 +438,17 @@ class _Core:
         event: Mapping[str, Any] | None,
         env: Env | None = None,
     ) -> str | None:
-        handlers = spec.handlers.get(event_type)
-        if handlers:
-            for handler in handlers:
-                guard = handler.guard
-                if guard is None:
-                    return handler.target
-                if env is None:
-                    env = self.env(inst, t, event)
-                if guard.function(env):
-                    return handler.target
-        handlers = wf.global_handlers.get(event_type)
-        if handlers:
-            for handler in handlers:
-                guard = handler.guard
-                if guard is None:
-                    return handler.target
-                if env is None:
-                    env = self.env(inst, t, event)
-                if guard.function(env):
-                    return handler.target
+        # the step's handlers first, then the global ones
+        for handlers in (spec.handlers.get(event_type), wf.global_handlers.get(event_type)):
+            if handlers:
+                for handler in handlers:
+                    guard = handler.guard
+                    if guard is None:
+                        return handler.target
+                    if env is None:
+                        env = self.env(inst, t, event)
+                    if guard.function(env):
+                        return handler.target
         return None
 
     # -- SLAs --
