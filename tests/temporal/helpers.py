@@ -4,8 +4,6 @@ driver that feeds a case file through the Temporal runtime on one timeline."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -126,30 +124,6 @@ def raw_cases(path: Path) -> list[Any]:
         document = document["cases"]
     assert isinstance(document, list)
     return document
-
-
-def expected_records() -> list[dict[str, Any]]:
-    lines = (EXAMPLE / "expected.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def error_prefix(error: str) -> str:
-    match = re.match(r"case [^:]+: (field|step) [^:]+:", error)
-    assert match, error
-    return match.group(0)
-
-
-def compare(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
-    """Every record, every field, in key order; `error` by its fixed prefix."""
-    assert [r["case"] for r in got] == [r["case"] for r in want]
-    for mine, theirs in zip(got, want, strict=True):
-        assert list(mine) == list(theirs), f"key order of {theirs['case']}"
-        for key, value in theirs.items():
-            if key == "error" and value is not None:
-                assert mine[key] is not None
-                assert mine[key].startswith(error_prefix(value)), (theirs["case"], mine[key])
-                continue
-            assert mine[key] == value, f"{theirs['case']}: {key}"
 
 
 # ---- small workflows of the runtime tests ------------------------------------------------

@@ -28,11 +28,10 @@ from retainflow.temporal import (
     create_worker,
     sandbox_runner,
 )
+from tests.support import compare_records, expected_records
 from tests.temporal.helpers import (
     EXAMPLE,
     Recorder,
-    compare,
-    expected_records,
     offset_for,
     raw_cases,
     run_timeline,
@@ -76,7 +75,7 @@ def test_conformance_records_match_expected_jsonl(test_server_path: Path) -> Non
                 return records
 
     records = asyncio.run(asyncio.wait_for(scenario(), 120))
-    compare([json.loads(json.dumps(r)) for r in records], expected_records())
+    compare_records([json.loads(json.dumps(r)) for r in records], expected_records())
     # Every action of every record went to the host once, under its own key.
     want = [
         (r["case"], r["instance"], n, a["name"])

@@ -8,8 +8,6 @@ problem (`case R6a: field tier:`) is fixed. Checked through the CLI and the Pyth
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -19,34 +17,11 @@ from retainflow.caseio import load_cases
 from retainflow.cli import main
 from retainflow.results import dumps_line
 from retainflow.runtime.batch import run_entries
-from tests.support import SHARED
+from tests.support import SHARED, compare_records, expected_records
 
 EXAMPLE = SHARED / "conformance" / "run" / "reactive_retention"
 
 pytestmark = pytest.mark.skipif(not EXAMPLE.is_dir(), reason="shared/ is not beside the project")
-
-
-def expected() -> list[dict[str, Any]]:
-    lines = (EXAMPLE / "expected.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def error_prefix(error: str) -> str:
-    match = re.match(r"case [^:]+: (field|step) [^:]+:", error)
-    assert match, error
-    return match.group(0)
-
-
-def compare(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
-    assert [r["case"] for r in got] == [r["case"] for r in want]
-    for mine, theirs in zip(got, want, strict=True):
-        assert list(mine) == list(theirs), f"key order of {theirs['case']}"
-        for key, value in theirs.items():
-            if key == "error" and value is not None:
-                assert mine[key] is not None
-                assert mine[key].startswith(error_prefix(value)), (theirs["case"], mine[key])
-                continue
-            assert mine[key] == value, f"{theirs['case']}: {key}"
 
 
 def test_cli_prints_expected_jsonl(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,14 +32,14 @@ def test_cli_prints_expected_jsonl(monkeypatch: pytest.MonkeyPatch) -> None:
     code = int((EXAMPLE / "expected_exit_code").read_text().strip())
     assert result.exit_code == code, result.output
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    compare([json.loads(line) for line in lines], expected())
+    compare_records([json.loads(line) for line in lines], expected_records())
 
 
 def test_python_api_gives_the_same_records() -> None:
     workflow = retainflow.load(EXAMPLE / "reactive_retention.rflow")
     entries = load_cases(EXAMPLE / "cases.yaml", [workflow])
     output = run_entries(workflow, entries)
-    compare([json.loads(dumps_line(r)) for r in output.records], expected())
+    compare_records([json.loads(dumps_line(r)) for r in output.records], expected_records())
     assert output.failed  # R6a
 
 
@@ -98,7 +73,7 @@ def test_engine_api_step_by_step_matches_r1() -> None:
     )
     view = engine.get("C-1001")
     assert view is not None
-    assert json.loads(json.dumps(view.to_json())) == expected()[0]
+    assert json.loads(json.dumps(view.to_json())) == expected_records()[0]
 
 
 def test_every_case_state_of_the_run_round_trips_through_json() -> None:
