@@ -152,10 +152,16 @@ class RetainflowClient:
         inp: CaseInput,
         update_id: str | None,
     ) -> dict[str, Any]:
-        handle = self.handle_of(wf.name, case_id)
+        return await self._call(wf.name, case_id, "input", inp, update_id)
+
+    async def _call(
+        self, workflow: str, case_id: str, update: str, arg: Any, update_id: str | None
+    ) -> dict[str, Any]:
+        """Run update `update` of the case's workflow; Temporal's errors as ours."""
+        handle = self.handle_of(workflow, case_id)
         try:
             result: dict[str, Any] = await handle.execute_update(
-                "input", inp, id=update_id, result_type=dict
+                update, arg, id=update_id, result_type=dict
             )
         except temporalio.client.WorkflowUpdateFailedError as error:
             _raise(error)
@@ -305,19 +311,7 @@ class RetainflowClient:
 
         Instances already running keep the version they started on.
         """
-        handle = self.handle_of(workflow.name, case_id)
-        try:
-            result: dict[str, Any] = await handle.execute_update(
-                "upgrade", source_info(workflow), result_type=dict
-            )
-        except temporalio.client.WorkflowUpdateFailedError as error:
-            _raise(error)
-            raise
-        except temporalio.service.RPCError as error:
-            if error.status == temporalio.service.RPCStatusCode.NOT_FOUND:
-                raise UnknownCase(case_id) from None
-            raise
-        return result
+        return await self._call(workflow.name, case_id, "upgrade", source_info(workflow), None)
 
     # ---- reading ------------------------------------------------------------------
 
