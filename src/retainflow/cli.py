@@ -297,8 +297,8 @@ def run(
 
     from retainflow.caseio import CaseFileError, load_cases, load_ledger
     from retainflow.compile import compile_workflow
-    from retainflow.results import dumps_line, summary
     from retainflow.results import render_text as render_results
+    from retainflow.results import summary
     from retainflow.runtime.batch import run_entries
     from retainflow.values import parse_time
 
@@ -335,14 +335,17 @@ def run(
             sys.exit(EXIT_USAGE)
     else:
         with _progress(len(entries), "running cases") as update:
-            output = run_entries(compiled, entries, ledger=grants, until=horizon, progress=update)
-    records = output.records
+            output = run_entries(
+                compiled, entries, ledger=grants, until=horizon, progress=update, release=True
+            )
     if output_format == "jsonl":
-        text = "".join(dumps_line(record) + "\n" for record in records)
+        text = "".join(line + "\n" for line in output.lines())
     elif output_format == "json":
+        records = output.records
         document = {"results": records, "summary": summary(records)}
         text = _json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     else:
+        records = output.records
         text = render_results(records, summary(records))
     _emit(text, out)
     sys.exit(EXIT_PROBLEMS if output.failed else EXIT_OK)

@@ -189,11 +189,10 @@ def number_to_json(value: Decimal) -> int | float | Decimal:
 
 def format_time(value: dt.datetime) -> str:
     """UTC with Z; microseconds only if present (tools.md)."""
-    utc = value.astimezone(dt.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    utc = value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+    # isoformat: four-digit years (strftime's %Y gives "999" here), the microseconds only
+    # when there are any, and half the cost of strftime
+    return utc.isoformat()[:-6] + "Z"
 
 
 def parse_time(text: str) -> dt.datetime:

@@ -5,41 +5,54 @@ the run-result records in the file order of cases (tools.md, "Case files"): ever
 input on one timeline, equal instants in file order (cases as listed, a case's
 submission before its events, events as listed), every timer due at or before an input
 fired first, events after `until` not delivered, timers up to `until` fired at the end.
+With `release=True` the run streams: a case that can no longer change is taken out of the
+memory store as soon as it is done (its records kept as JSON Lines text).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
-from retainflow.api import EventRejected
+from retainflow.api import EventRejected, UnknownCase
 from retainflow.caseio import CaseEntry
 from retainflow.compile import Workflow
 from retainflow.engine import Engine
 from retainflow.ledger import Grant
-from retainflow.results import not_triggered_record, rejected_record
+from retainflow.results import dumps_line, not_triggered_record, rejected_record
 from retainflow.stores.base import Store
 from retainflow.stores.memory import MemoryStore
 
 __all__ = ["RunOutput", "default_until", "run_entries"]
 
 DEFAULT_HORIZON = dt.timedelta(days=365)
-# From this many cases on, a run's memory store keeps finished cases encoded
-# (`MemoryStore(compact=True)`): 2 KB rather than 8.5 KB each, for the same run time.
+# From this many cases on, a run that keeps every case (not `release`) keeps the finished
+# ones encoded (`MemoryStore(compact=True)`): 2 KB rather than 8.5 KB each, same run time.
 COMPACT_FROM = 10_000
 
 
 @attrs.frozen
 class RunOutput:
-    records: list[dict[str, Any]]
+    """The records of a run in file order, each a dict or, for a case a streaming run
+    released, its JSON Lines text (a str, which the garbage collector does not traverse,
+    instead of some sixteen dicts and lists a record is); the engine; and whether any
+    record is an error."""
+
+    items: list[dict[str, Any] | str]
     engine: Engine
+    failed: bool
 
     @property
-    def failed(self) -> bool:
-        return any(r["status"] == "error" for r in self.records)
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(item) if isinstance(item, str) else item for item in self.items]
+
+    def lines(self) -> list[str]:
+        """Every record as its JSON Lines line (`results.dumps_line`), without newline."""
+        return [item if isinstance(item, str) else dumps_line(item) for item in self.items]
 
 
 def default_until(entries: Sequence[CaseEntry]) -> dt.datetime | None:
@@ -57,10 +70,20 @@ def run_entries(
     until: dt.datetime | None = None,
     store: Store | None = None,
     progress: Callable[[int], None] | None = None,
+    release: bool = False,
 ) -> RunOutput:
+    """Run `entries` on one timeline (see the module's docstring).
+
+    `release=True` (what `retainflow run` does without `--store`) streams: once a case has
+    had its last input of the file and is done for now (no pending timer, no active
+    instance: nothing can change it any more), its records are taken and its state is
+    dropped from the run's memory store, so memory and the garbage collector's passes grow
+    with the cases in progress, not with the file. `RunOutput.engine` then no longer knows
+    those cases. Ignored with a `store` given (a persistent store keeps every case)."""
+    memory: MemoryStore | None = None
     if store is None:
         # a big run keeps its finished cases encoded: a quarter of the memory
-        store = MemoryStore(compact=len(entries) > COMPACT_FROM)
+        store = memory = MemoryStore(compact=not release and len(entries) > COMPACT_FROM)
     engine = Engine([workflow], store=store)
     if ledger:
         engine.seed(ledger)
@@ -72,43 +95,91 @@ def run_entries(
             for event in entry.events:
                 inputs.append((event.at.astimezone(dt.UTC), entry.index, event.index, entry))
     inputs.sort(key=lambda item: item[:3])
+    if horizon is not None:
+        inputs = [item for item in inputs if item[0] <= horizon]
+    streaming = release and memory is not None
+    last_input: dict[str, int] = {}  # case id -> position of its last input (streaming)
+    if streaming:
+        for position, (_, _, _, entry) in enumerate(inputs):
+            assert entry.case_id is not None
+            last_input[entry.case_id] = position
+    taken: dict[str, list[str]] = {}  # released cases' records, as JSON Lines text
+    failed: list[bool] = [False]  # a released case had an error record
+    settling: dict[str, None] = {}  # had their last input, not yet done
     late: dict[int, str] = {}  # entry index -> a rejection while running
-    done = 0
-    for at, _, sub, entry in inputs:
-        if horizon is not None and at > horizon:
-            continue
-        assert entry.case_id is not None
+    for position, (at, _, sub, entry) in enumerate(inputs):
+        case_id = entry.case_id
+        assert case_id is not None
         try:
             if sub == 0:
                 engine.submit(entry.data, at=at)
             else:
-                engine.handle(entry.case_id, entry.events[sub - 1].raw, at=at)
+                engine.handle(case_id, entry.events[sub - 1].raw, at=at)
         except EventRejected as error:
             late.setdefault(entry.index, str(error))
-        if sub == 0:
-            done += 1
-            if progress is not None:
-                progress(1)
+        if sub == 0 and progress is not None:
+            progress(1)
+        if streaming:
+            assert memory is not None
+            if last_input[case_id] == position:
+                settling[case_id] = None
+                _take_if_done(engine, memory, case_id, settling, taken, failed)
+            if settling and (position & _SETTLE_EVERY) == 0:
+                for waiting in list(settling):
+                    _take_if_done(engine, memory, waiting, settling, taken, failed)
     if horizon is not None:
         engine.advance(horizon)
-    records: list[dict[str, Any]] = []
+    items: list[dict[str, Any] | str] = []
     seen: set[str] = set()
     for entry in entries:
         if not entry.ok or entry.case_id is None:
-            records.append(rejected_record(workflow, entry.case_id, entry.error or "rejected"))
+            items.append(rejected_record(workflow, entry.case_id, entry.error or "rejected"))
             continue
         if entry.index in late:
-            records.append(rejected_record(workflow, entry.case_id, late[entry.index]))
+            items.append(rejected_record(workflow, entry.case_id, late[entry.index]))
         if entry.case_id in seen:
             continue
         seen.add(entry.case_id)
-        if engine.case_state(entry.case_id) is not None:
-            records.extend(engine.records(entry.case_id))
-        else:  # submitted after --until: never seen by the engine
+        released = taken.pop(entry.case_id, None)
+        if released is not None:
+            items.extend(released)
+            continue
+        try:
+            items.extend(engine.records(entry.case_id))
+        except UnknownCase:  # submitted after --until: never seen by the engine
             client = entry.data.get("client")
-            records.append(
+            items.append(
                 not_triggered_record(
                     workflow, entry.case_id, None if client is None else str(client), None, None
                 )
             )
-    return RunOutput(records, engine)
+    failed[0] = failed[0] or any(
+        not isinstance(item, str) and item["status"] == "error" for item in items
+    )
+    return RunOutput(items, engine, failed[0])
+
+
+# How often (in inputs, minus one: a mask) a streaming run looks again at the cases that
+# had their last input while a timer or an instance was still pending.
+_SETTLE_EVERY = 511
+
+
+def _take_if_done(
+    engine: Engine,
+    memory: MemoryStore,
+    case_id: str,
+    settling: dict[str, None],
+    taken: dict[str, list[str]],
+    failed: list[bool],
+) -> None:
+    """A settling case that is done for now: its records taken (as JSON Lines text), its
+    state released."""
+    if case_id not in memory.cases:  # never stored: nothing to keep or release
+        del settling[case_id]
+    elif memory.is_done(case_id):
+        records = engine.records(case_id)
+        if any(record["status"] == "error" for record in records):
+            failed[0] = True
+        taken[case_id] = [dumps_line(record) for record in records]
+        memory.release(case_id)
+        del settling[case_id]

@@ -122,6 +122,25 @@ class MemoryStore:
     def case_ids(self) -> Iterator[str]:
         return iter(list(self.cases))
 
+    def is_done(self, case_id: str) -> bool:
+        """The case is stored and done for now: no pending timer, no active instance (only
+        a new input can change it)."""
+        found = self.cases.get(case_id)
+        return found is not None and (type(found) is bytes or _done_for_now(found))  # type: ignore[arg-type]
+
+    def release(self, case_id: str) -> bool:
+        """Forget a case that is done for now (`is_done`), outside a transaction; False,
+        and nothing forgotten, for any other case. For a batch run that has given the case
+        its last input and kept its records: its state would otherwise stay in memory,
+        traversed by every full pass of the garbage collector, until the run ends. The
+        ledger keeps the case's grants."""
+        assert not self._tx.depth, "release inside a transaction"
+        if not self.is_done(case_id):
+            return False
+        del self.cases[case_id]
+        self._resting.pop(case_id, None)
+        return True
+
     def case_history(self, case_id: str) -> list[tuple[Any, ...]] | None:
         state = self.load_case(case_id)
         if not self._tx.depth:
