@@ -11,7 +11,6 @@ import pytest
 from test_engine_support import at, flow
 
 import retainflow
-import retainflow.runtime.batch as batch
 from retainflow import Engine, MemoryStore
 from retainflow.caseio import check_case, load_cases
 from retainflow.results import dumps_line
@@ -66,13 +65,13 @@ def test_a_case_stays_until_its_last_input_and_until_it_is_done() -> None:
         entry(0, "ENDS", 0, ("open", 1), ("go", 2)),  # done at minute 2: released
         entry(1, "AGAIN", 0, ("open", 1), ("go", 2)),  # done, but submitted again below
         entry(2, "WAITS", 0, ("open", 1)),  # still waiting at the end: kept
-        entry(3, "TIMER", 0, ("open", 1), ("later", 3)),  # its last input leaves a timer
-        entry(4, "AGAIN", 600, ("open", 601), ("go", 602)),
+        entry(3, "TIMER", 0, ("open", 1), ("later", 3)),  # a timer: done at 2h 3m
+        entry(4, "AGAIN", 600, ("open", 601), ("go", 602)),  # (after TIMER's timer)
     ]
     for item in entries:
         assert item.ok, item.error  # type: ignore[attr-defined]
     output = run_entries(workflow, entries, release=True)  # type: ignore[arg-type]
-    assert sorted(output.engine.store.case_ids()) == ["TIMER", "WAITS"]
+    assert sorted(output.engine.store.case_ids()) == ["WAITS"]
     records = output.records
     assert [(r["case"], r["instance"], r["status"]) for r in records] == [
         ("ENDS", 1, "ended"),
@@ -84,18 +83,18 @@ def test_a_case_stays_until_its_last_input_and_until_it_is_done() -> None:
     assert records == run_entries(workflow, entries).records  # type: ignore[arg-type]
 
 
-def test_a_case_done_on_a_timer_is_released_when_the_run_looks_again(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("minutes", "kept"), [(120, ["OTHER", "TIMER"]), (123, ["OTHER"])])
+def test_a_case_done_on_a_timer_is_released_once_the_run_has_passed_that_timer(
+    minutes: float, kept: list[str]
 ) -> None:
-    monkeypatch.setattr(batch, "_SETTLE_EVERY", 0)  # look again after every input
     workflow = flow(WAITS)
     entries = [
         entry(0, "TIMER", 0, ("open", 1), ("later", 3)),  # done at 3 minutes + 2 hours
-        entry(1, "OTHER", 300),  # an input after that time fires the timer
+        entry(1, "OTHER", 0, ("open", minutes)),  # an input at or before that time
     ]
     output = run_entries(workflow, entries, release=True)  # type: ignore[arg-type]
-    assert list(output.engine.store.case_ids()) == []
-    assert [r["status"] for r in output.records] == ["ended", "not_triggered"]
+    assert sorted(output.engine.store.case_ids()) == kept
+    assert [r["status"] for r in output.records] == ["ended", "waiting"]
 
 
 def test_an_error_record_of_a_released_case_fails_the_run() -> None:

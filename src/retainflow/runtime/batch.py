@@ -12,6 +12,7 @@ memory store as soon as it is done (its records kept as JSON Lines text).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -97,15 +98,7 @@ def run_entries(
     inputs.sort(key=lambda item: item[:3])
     if horizon is not None:
         inputs = [item for item in inputs if item[0] <= horizon]
-    streaming = release and memory is not None
-    last_input: dict[str, int] = {}  # case id -> position of its last input (streaming)
-    if streaming:
-        for position, (_, _, _, entry) in enumerate(inputs):
-            assert entry.case_id is not None
-            last_input[entry.case_id] = position
-    taken: dict[str, list[str]] = {}  # released cases' records, as JSON Lines text
-    failed: list[bool] = [False]  # a released case had an error record
-    settling: dict[str, None] = {}  # had their last input, not yet done
+    releaser = _Releaser(engine, memory, inputs) if release and memory is not None else None
     late: dict[int, str] = {}  # entry index -> a rejection while running
     for position, (at, _, sub, entry) in enumerate(inputs):
         case_id = entry.case_id
@@ -119,14 +112,8 @@ def run_entries(
             late.setdefault(entry.index, str(error))
         if sub == 0 and progress is not None:
             progress(1)
-        if streaming:
-            assert memory is not None
-            if last_input[case_id] == position:
-                settling[case_id] = None
-                _take_if_done(engine, memory, case_id, settling, taken, failed)
-            if settling and (position & _SETTLE_EVERY) == 0:
-                for waiting in list(settling):
-                    _take_if_done(engine, memory, waiting, settling, taken, failed)
+        if releaser is not None:
+            releaser.after(position, case_id, at)
     if horizon is not None:
         engine.advance(horizon)
     items: list[dict[str, Any] | str] = []
@@ -140,7 +127,7 @@ def run_entries(
         if entry.case_id in seen:
             continue
         seen.add(entry.case_id)
-        released = taken.pop(entry.case_id, None)
+        released = None if releaser is None else releaser.taken.pop(entry.case_id, None)
         if released is not None:
             items.extend(released)
             continue
@@ -153,33 +140,51 @@ def run_entries(
                     workflow, entry.case_id, None if client is None else str(client), None, None
                 )
             )
-    failed[0] = failed[0] or any(
+    failed = (releaser is not None and releaser.failed) or any(
         not isinstance(item, str) and item["status"] == "error" for item in items
     )
-    return RunOutput(items, engine, failed[0])
+    return RunOutput(items, engine, failed)
 
 
-# How often (in inputs, minus one: a mask) a streaming run looks again at the cases that
-# had their last input while a timer or an instance was still pending.
-_SETTLE_EVERY = 511
+class _Releaser:
+    """What a streaming run does after each input: a case that has had its last input of
+    the run and is done for now gives its records (as JSON Lines text) and leaves the
+    memory store. A case that still has timers then is looked at again once the run has
+    passed its latest timer (the timers due by an input's time fire before it); a case
+    with an active instance and no timer waits for an event the file does not have, so it
+    stays to the end."""
 
+    def __init__(
+        self,
+        engine: Engine,
+        memory: MemoryStore,
+        inputs: Sequence[tuple[dt.datetime, int, int, CaseEntry]],
+    ) -> None:
+        self.engine = engine
+        self.memory = memory
+        self.last_input: dict[str | None, int] = {}  # case id -> position of its last input
+        for position, (_, _, _, entry) in enumerate(inputs):
+            self.last_input[entry.case_id] = position
+        self.waiting: list[tuple[dt.datetime, str]] = []  # heap: (latest timer, case id)
+        self.taken: dict[str, list[str]] = {}  # released cases' records, as JSON Lines
+        self.failed = False  # a released case had an error record
 
-def _take_if_done(
-    engine: Engine,
-    memory: MemoryStore,
-    case_id: str,
-    settling: dict[str, None],
-    taken: dict[str, list[str]],
-    failed: list[bool],
-) -> None:
-    """A settling case that is done for now: its records taken (as JSON Lines text), its
-    state released."""
-    if case_id not in memory.cases:  # never stored: nothing to keep or release
-        del settling[case_id]
-    elif memory.is_done(case_id):
-        records = engine.records(case_id)
-        if any(record["status"] == "error" for record in records):
-            failed[0] = True
-        taken[case_id] = [dumps_line(record) for record in records]
-        memory.release(case_id)
-        del settling[case_id]
+    def after(self, position: int, case_id: str, at: dt.datetime) -> None:
+        if self.last_input[case_id] == position:
+            self.settle(case_id)
+        waiting = self.waiting
+        while waiting and waiting[0][0] <= at:
+            self.settle(heapq.heappop(waiting)[1])
+
+    def settle(self, case_id: str) -> None:
+        state = self.memory.cases.get(case_id)
+        if state is None or isinstance(state, bytes):  # never stored (or kept encoded)
+            return
+        if state.timers:
+            latest = max(timer.at for timer in state.timers.values())
+            heapq.heappush(self.waiting, (latest, case_id))
+        elif self.memory.is_done(case_id):
+            records = self.engine.records(case_id)
+            self.failed = self.failed or any(r["status"] == "error" for r in records)
+            self.taken[case_id] = [dumps_line(record) for record in records]
+            self.memory.release(case_id)
