@@ -392,20 +392,17 @@ class Engine:
         case_id: str,
         at: dt.datetime,
         inp: core.Input,
-        clock: dt.datetime | None,
         state: CaseState | None,
     ) -> None:
-        """Fire what is due, apply `inp`, move the clock (`clock` as read before: firing
-        timers never moves it) and fire what the input made due at once. `state` is the
-        case as loaded before the firing (None if the store has none yet)."""
+        """Fire what is due, apply `inp` and fire what the input made due at once (only
+        `advance` moves the store's clock). `state` is the case as loaded before the
+        firing (None if the store has none yet)."""
         self._fire_until(tx, ctx, at)
         if tx is not self._memory:  # another store may load a new copy after the firing
             state = tx.load_case(case_id)
         if state is None:  # (the memory store keeps live states: a firing never replaces one)
             state = CaseState(case_id)
         earliest = self._apply(tx, ctx, state, inp)
-        if clock is None or at > clock:
-            tx.set_clock(at)
         if earliest is not None and earliest <= at:  # e.g. an `at` trigger already due
             self._fire_until(tx, ctx, at)
 
@@ -434,7 +431,7 @@ class Engine:
                 ):
                     self._check_time(tx, state, case_id, when, "submission")
                 ctx = self._begin(tx)
-                self._run(tx, ctx, case_id, when, _new(core.Submit, (when, data)), clock, state)
+                self._run(tx, ctx, case_id, when, _new(core.Submit, (when, data)), state)
         except BaseException:
             self._reset()
             raise
@@ -484,7 +481,7 @@ class Engine:
                     raise EventRejected(f"case {case_id}: event {event_type}: {error}") from None
                 ctx = self._begin(tx)
                 inp = _new(core.Event, (when, event_type, event_id, typed))
-                self._run(tx, ctx, case_id, when, inp, clock, state)
+                self._run(tx, ctx, case_id, when, inp, state)
         except BaseException:
             self._reset()
             raise
@@ -529,9 +526,8 @@ class Engine:
                 for wf, _ in actives:
                     if step not in wf.targets:
                         raise ValueError(f"workflow {wf.name} has no step or outcome {step!r}")
-                clock = tx.get_clock()
                 inp = core.Move(when, step, reason, workflow)
-                self._run(tx, self._begin(tx), case_id, when, inp, clock, state)
+                self._run(tx, self._begin(tx), case_id, when, inp, state)
         except BaseException:
             self._reset()
             raise
@@ -550,9 +546,8 @@ class Engine:
             with self.store.transaction() as tx:
                 state = self._known(tx, case_id)
                 self._check_time(tx, state, case_id, when, "cancel")
-                clock = tx.get_clock()
                 inp = core.Cancel(when, reason, workflow)
-                self._run(tx, self._begin(tx), case_id, when, inp, clock, state)
+                self._run(tx, self._begin(tx), case_id, when, inp, state)
         except BaseException:
             self._reset()
             raise

@@ -569,6 +569,30 @@ def test_store_clock_rejects_older_inputs_and_advance_is_idempotent() -> None:
         engine.submit({"id": "C2", "client": "y", "go": True}, at=at(minutes=59))
 
 
+def test_only_advance_moves_the_store_clock_and_each_case_keeps_its_own_order() -> None:
+    """tools.md: an input older than its case's last applied time or the latest advance is
+    rejected; a case's input older than another case's is not (language.md, "Events")."""
+    engine = Engine([flow(LIFE)])
+    engine.submit({"id": "A", "client": "x", "go": True}, at=at())
+    engine.submit({"id": "B", "client": "y", "go": True}, at=at(minutes=10))
+    later = engine.submit({"id": "Z", "client": "z", "go": False}, at=at(5))
+    # Z's input fired every timer due by then, B's too: B's `hello` (1h) and its
+    # timeout (+2h), so B's last applied time is 03:10 after the start
+    assert [(a.case, a.name) for a in later.actions][:2] == [("A", "hello"), ("B", "hello")]
+    with pytest.raises(EventRejected, match="older than the case's last applied time"):
+        engine.handle("B", {"type": "reply"}, at=at(3))
+    # a case submitted now, at an earlier time than Z's input: its own timeline starts
+    early = engine.submit({"id": "C", "client": "w", "go": True}, at=at(1))
+    assert early.started and not early.actions  # its `wait 1h` is due at 2h, not yet fired
+    fired = engine.advance(at(6))  # C's timers fire in their own time order
+    assert [a.name for a in fired.actions] == ["hello", "hello", "hello", "sorry"]
+    assert [a.at for a in fired.actions] == [at(2), at(2.5), at(3), at(4)]
+    assert {a.case for a in fired.actions} == {"C"}
+    assert engine.get("C").outcome == "done"  # type: ignore[union-attr]
+    with pytest.raises(EventRejected, match="store's clock"):  # the latest advance
+        engine.submit({"id": "D", "client": "v", "go": True}, at=at(5))
+
+
 def test_same_submission_twice_is_ignored() -> None:
     engine = Engine([flow(HOT)])
     engine.submit(hot_case(), at=at())
