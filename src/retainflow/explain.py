@@ -163,9 +163,11 @@ _ROWS = (
     _explanation(
         "RF003",
         """An expression nests deeper than 32 levels or has more than 1,000 nodes (every
-        literal, reference, operator and call is a node). A chain of one operator (`a or b
-        or c`, `x + y + z`) counts as one level however long, so it is the size that stops a
-        very long list of comparisons.""",
+        literal, reference, operator and call is a node). A chain of one operator as written
+        (`a or b or c`, `x + y + z`) counts as one level however long, so it is the size that
+        stops a very long list of comparisons; the same operator nested with parentheses
+        (`x + (y + (z + ...))`) counts a level for each. Parentheses around a single operand
+        nest nothing (the formatter removes them).""",
         """Guards this large are usually generated from a spreadsheet and impossible to review,
         and the bound keeps compiling and evaluating a workflow cheap for an engine that runs
         every case through it.""",

@@ -43,6 +43,16 @@ def test_rf003_a_long_chain_of_one_operator_is_one_level() -> None:
     assert "RF003" not in codes(guard(chain))
 
 
+@pytest.mark.parametrize("op", ["+", "*", "and", "or"])
+def test_rf003_one_operator_nested_with_parentheses_counts_each_level(op: str) -> None:
+    operand = "case.csat" if op in ("+", "*") else "case.csat > 1"
+    nested = "".join(f"({operand} {op} " for _ in range(33)) + operand + ")" * 33
+    text = guard(f"{nested} > 1" if op in ("+", "*") else nested)
+    assert "nested 3" in one(text, "RF003").message
+    flat = f" {op} ".join([operand] * 34)  # the same length written as a chain
+    assert "RF003" not in codes(guard(f"({flat}) > 1" if op in ("+", "*") else flat))
+
+
 def test_rf003_more_than_1000_nodes() -> None:
     def balanced(depth: int) -> str:
         return "1" if depth == 0 else f"({balanced(depth - 1)} + {balanced(depth - 1)})"

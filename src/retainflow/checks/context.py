@@ -271,8 +271,10 @@ def walk(expr: n.Expr) -> Iterator[n.Expr]:
 def measure(expr: n.Expr) -> tuple[int, int]:
     """(depth, node count) of an expression, without recursion.
 
-    A chain of one operator (`a or b or c`, `x + y + z`) is one level however long: it
-    reads as a list, and the grammar nesting it pairwise is an accident of parsing.
+    A chain of one operator as written (`a or b or c`, `x + y + z`) is one level however
+    long: it reads as a list, and the grammar nesting it pairwise (to the left: these
+    operators associate left) is an accident of parsing. The same operator nested to the
+    right, `x + (y + (z + ...))`, can only be written with parentheses: each is a level.
     """
     depth = count = 0
     stack = [(expr, 1)]
@@ -280,13 +282,14 @@ def measure(expr: n.Expr) -> tuple[int, int]:
         node, level = stack.pop()
         count += 1
         depth = max(depth, level)
-        for child in children(node):
-            same_chain = (
-                isinstance(node, n.BoolOp | n.Arith)
+        for index, child in enumerate(children(node)):
+            written_chain = (
+                index == 0  # the left operand
+                and isinstance(node, n.BoolOp | n.Arith)
                 and type(child) is type(node)
                 and child.op == node.op
             )
-            stack.append((child, level if same_chain else level + 1))
+            stack.append((child, level if written_chain else level + 1))
     return depth, count
 
 
