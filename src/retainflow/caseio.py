@@ -138,9 +138,7 @@ def read_document(path: str | Path) -> Any:
     suffix = file_path.suffix.lower()
     try:
         if suffix == ".jsonl":
-            return [
-                json.loads(line, parse_float=Decimal) for line in text.splitlines() if line.strip()
-            ]
+            return _json_lines(text, path)
         if suffix == ".json":
             return json.loads(text, parse_float=Decimal)
         return _strip_plain(yaml.load(text, Loader=_Loader))  # a SafeLoader subclass
@@ -153,6 +151,22 @@ def read_document(path: str | Path) -> Any:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise CaseFileError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+def _json_lines(text: str, path: str | Path) -> list[Any]:
+    """One JSON value per non-blank line; an error names the file's line, not the line's
+    own line 1."""
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line, parse_float=Decimal))
+        except json.JSONDecodeError as error:
+            raise CaseFileError(
+                f"{path}:{number}:{error.colno}: invalid JSON: {error.msg}"
+            ) from None
+    return items
 
 
 def _list_of(document: Any, key: str, path: str | Path) -> list[Any]:

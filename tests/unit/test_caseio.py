@@ -185,6 +185,9 @@ def test_unreadable_and_unparsable_files(tmp_path: Path) -> None:
         read_document(write(tmp_path, "x.yaml", "- {id: [\n"))
     with pytest.raises(CaseFileError, match="invalid JSON"):
         read_document(write(tmp_path, "x.json", "[{]"))
+    lines = '{"id": "L1"}\n\n{"id": "L3"}\n{"id": "L4", bad\n'
+    with pytest.raises(CaseFileError, match=r"x\.jsonl:4:14: invalid JSON: Expecting"):
+        read_document(write(tmp_path, "x.jsonl", lines))  # the file's line, blank ones counted
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(CaseFileError, match="UTF-8"):
         read_document(tmp_path / "bin.yaml")
