@@ -150,6 +150,19 @@ def _sarif_help() -> dict[str, tuple[str, str]]:
     return {check.code: sarif_help(check.code) for check in CATALOG_ROWS}
 
 
+class _Output:
+    """A command's result lines, written at its end to --out or stdout (`_emit`)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "") -> None:
+        self.lines.append(line)
+
+    def emit(self, out: str | None) -> None:
+        _emit("".join(line + "\n" for line in self.lines), out)
+
+
 def _emit(data: str | bytes, out: str | None) -> None:
     """Results to --out or stdout; an unwritable --out is a usage problem (exit 2)."""
     if out is None:
@@ -496,7 +509,8 @@ def _call(name: str, args: Any) -> str:
     show_default=True,
     help="text (a table, or one case in detail) or json.",
 )
-def status(store_path: str, case: str | None, output_format: str) -> None:
+@_out_option
+def status(store_path: str, case: str | None, output_format: str, out: str | None) -> None:
     """Instances in a store: status, step, what each waits for and until when.
 
     With CASE: that case in detail (its instances, SLAs, offers, pending timers and
@@ -508,6 +522,7 @@ def status(store_path: str, case: str | None, output_format: str) -> None:
 
     store = _open_store(store_path)
     engine = _store_engine(store)
+    echo = _Output()
     versions: dict[tuple[str, int], Any] = {}
 
     def workflow(name: str, version: int) -> Any:
@@ -521,7 +536,8 @@ def status(store_path: str, case: str | None, output_format: str) -> None:
         return waits_for(workflow(row.workflow, row.version), row.step, row.phase)
 
     if case is not None:
-        _status_case(store, engine, case, output_format, workflow)
+        _status_case(store, engine, case, output_format, workflow, echo)
+        echo.emit(out)
         return
     counts = store.counts()
     clock, wakeup = store.clock(), store.next_wakeup()
@@ -555,7 +571,8 @@ def status(store_path: str, case: str | None, output_format: str) -> None:
             "counts": counts,
             "instances": items,
         }
-        click.echo(_json.dumps(document, ensure_ascii=False, indent=2))
+        echo(_json.dumps(document, ensure_ascii=False, indent=2))
+        echo.emit(out)
         return
     parts = [
         f"{counts.get(key, 0):,} {label}"
@@ -567,7 +584,7 @@ def status(store_path: str, case: str | None, output_format: str) -> None:
         )
         if counts.get(key, 0)
     ]
-    click.echo(
+    echo(
         f"{store.path}: clock {_when(clock)}, next timer {_when(wakeup)}; {counts['cases']:,} "
         f"cases, {counts['instances']:,} instances"
         + (f" ({', '.join(parts)})" if parts else "")
@@ -598,10 +615,13 @@ def status(store_path: str, case: str | None, output_format: str) -> None:
             )
     widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
     for line in (header, *lines):
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    echo.emit(out)
 
 
-def _status_case(store: Any, engine: Any, case_id: str, output_format: str, workflow: Any) -> None:
+def _status_case(
+    store: Any, engine: Any, case_id: str, output_format: str, workflow: Any, echo: _Output
+) -> None:
     import json as _json
 
     from retainflow.runtime.state import CaseState
@@ -634,13 +654,13 @@ def _status_case(store: Any, engine: Any, case_id: str, output_format: str, work
     history = [to_json_value(entry) for entry in engine.history(case_id)]
     if output_format == "json":
         document = {"case": case_id, "instances": records, "history": history}
-        click.echo(_json.dumps(document, ensure_ascii=False, indent=2))
+        echo(_json.dumps(document, ensure_ascii=False, indent=2))
         return
-    click.echo(f"case {case_id}: {len(state.flows)} workflow(s), {len(records)} record(s)")
+    echo(f"case {case_id}: {len(state.flows)} workflow(s), {len(records)} record(s)")
     for record in records:
-        click.echo("")
+        echo("")
         if record["instance"] is None:
-            click.echo(f"{record['workflow']}: {record['status']}")
+            echo(f"{record['workflow']}: {record['status']}")
             continue
         version = f"v{record['version']}"
         if record["content_hash"]:
@@ -648,45 +668,43 @@ def _status_case(store: Any, engine: Any, case_id: str, output_format: str, work
         status_text = record["status"]
         if record["outcome"] is not None:
             status_text += f", outcome {record['outcome']} ({record['outcome_kind']})"
-        click.echo(
-            f"instance {record['instance']} of {record['workflow']} {version}: {status_text}"
-        )
-        click.echo(
+        echo(f"instance {record['instance']} of {record['workflow']} {version}: {status_text}")
+        echo(
             f"  trigger {record['trigger']}, started {record['started_at']}, "
             f"ended {record['ended_at'] or '-'}, clock {record['clock']}"
         )
-        click.echo(f"  step {record['step'] or '-'}; path: {' > '.join(record['path']) or '-'}")
+        echo(f"  step {record['step'] or '-'}; path: {' > '.join(record['path']) or '-'}")
         if record["waits_for"]:
-            click.echo(f"  waits for: {', '.join(record['waits_for'])}")
+            echo(f"  waits for: {', '.join(record['waits_for'])}")
         if record["error"]:
-            click.echo(f"  error: {record['error']}")
+            echo(f"  error: {record['error']}")
         if record["slas"]:
-            click.echo("  SLAs:")
+            echo("  SLAs:")
             for name, sla in record["slas"].items():
                 paused = " (paused)" if sla.get("paused") else ""
-                click.echo(
+                echo(
                     f"    {name}: {sla['status']}{paused}, started {sla['started_at'] or '-'}, "
                     f"due {sla['due'] or '-'}, completed {sla['completed_at'] or '-'}"
                 )
         if record["offers"]:
-            click.echo("  offers:")
+            echo("  offers:")
             for offer in record["offers"]:
                 reason = f" ({offer['reason']})" if offer["reason"] else ""
-                click.echo(
+                echo(
                     f"    {offer['at']} {offer['step']}: {offer['kind']} requested "
                     f"{offer['requested']}, {offer['status']}{reason} {offer['amount']}, "
                     f"decided {offer['decided_at'] or '-'}"
                 )
         if record["timers"]:
-            click.echo("  pending timers:")
+            echo("  pending timers:")
             for timer in record["timers"]:
                 name = f" {timer['name']}" if timer["name"] else ""
-                click.echo(f"    {timer['at']} {timer['kind']}{name}")
-    click.echo("\nhistory:")
+                echo(f"    {timer['at']} {timer['kind']}{name}")
+    echo("\nhistory:")
     for entry in history:
         rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
         shown = " ".join(f"{k}={_json.dumps(v, ensure_ascii=False)}" for k, v in rest.items())
-        click.echo(f"  {entry['at']} {entry['kind']} {shown}".rstrip())
+        echo(f"  {entry['at']} {entry['kind']} {shown}".rstrip())
 
 
 @main.command()
@@ -700,7 +718,8 @@ def _status_case(store: Any, engine: Any, case_id: str, output_format: str, work
     show_default=True,
     help="text (one action a line) or json.",
 )
-def advance(store_path: str, now: str, output_format: str) -> None:
+@_out_option
+def advance(store_path: str, now: str, output_format: str, out: str | None) -> None:
     """Fire every timer of the store due at or before TIME; print the actions.
 
     Exit 0 (also when the store's clock is already at or past TIME: nothing fires);
@@ -722,6 +741,7 @@ def advance(store_path: str, now: str, output_format: str) -> None:
     result = engine.advance(when)
     fired = store.stats["timers_fired"] - before
     actions = result.actions
+    echo = _Output()
     if output_format == "json":
         document = {
             "now": _when(when),
@@ -750,10 +770,11 @@ def advance(store_path: str, now: str, output_format: str) -> None:
             ],
             "errors": list(result.errors),
         }
-        click.echo(_json.dumps(document, ensure_ascii=False, indent=2))
+        echo(_json.dumps(document, ensure_ascii=False, indent=2))
     else:
         for a in actions:
-            click.echo(f"{_when(a.at)}  {a.case}  {a.workflow}  {a.step}  {_call(a.name, a.args)}")
+            echo(f"{_when(a.at)}  {a.case}  {a.workflow}  {a.step}  {_call(a.name, a.args)}")
+    echo.emit(out)
     for message in result.errors:
         _err(message)
     if clock is not None and when <= clock:

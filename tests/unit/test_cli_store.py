@@ -235,6 +235,23 @@ def test_advance_fires_due_timers_and_prints_the_actions(files: Path) -> None:
     assert code == 0 and out == "" and "nothing to fire" in err
 
 
+def test_status_and_advance_write_to_out(files: Path) -> None:
+    assert cli("run", "w.rflow", "first.yaml", "--store", "s.db")[0] == 0
+    shown = cli("status", "--store", "s.db", "A")[1]
+    code, out, err = cli("status", "--store", "s.db", "A", "--out", "a.txt")
+    assert code == 0 and out == "", err
+    assert (files / "a.txt").read_text(encoding="utf-8") == shown
+    code, out, _ = cli("status", "--store", "s.db", "--format", "json", "--out", "all.json")
+    assert code == 0 and out == ""
+    assert json.loads((files / "all.json").read_text(encoding="utf-8"))["counts"]["cases"] == 2
+    args = ("advance", "--store", "s.db", "--now", "2026-03-03T10:00:00Z", "--out", "fired.txt")
+    code, out, err = cli(*args)
+    assert code == 0 and out == "" and "1 timer fired" in err
+    assert (files / "fired.txt").read_text(encoding="utf-8").splitlines() == [
+        "2026-03-03T09:00:00Z  A  w  remind  ping(client: acme)"
+    ]
+
+
 def test_advance_exit_codes(files: Path) -> None:
     assert cli("run", "w.rflow", "first.yaml", "--store", "s.db")[0] == 0
     code, _, err = cli("advance", "--store", "s.db", "--now", "2026-03-03T10:00:00")
