@@ -157,3 +157,27 @@ def test_a_case_submitted_after_until_gets_a_not_triggered_record(files: Path) -
         ("A", "not_triggered", None),
         ("B", "not_triggered", None),
     ]
+
+
+def test_run_tunes_the_collector_for_the_batch_and_restores_it(
+    files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import retainflow.runtime.batch as batch
+
+    seen: list[tuple[tuple[int, int, int], int]] = []
+    original = batch.run_entries
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "run_entries", spy)
+    before = gc.get_threshold()
+    for extra in ([], ["--store", "s.db"]):
+        code, out, err = run("w.rflow", "cases.yaml", *extra)
+        assert code == 0 and out, err
+    assert [threshold[0] for threshold, _ in seen] == [10_000, 10_000]
+    assert all(frozen > 0 for _, frozen in seen)  # what was loaded is set aside
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
