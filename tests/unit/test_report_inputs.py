@@ -213,6 +213,7 @@ def test_clients_through_the_cli(tmp_path: Path) -> None:
         "lost": 20,
         "retention_rate": 90.0,
         "churn_rate": 10.0,
+        "simple_retention_rate": 110.0,  # E / S: counts the 40 new clients as kept
     }
     code, out, err = report_cli(
         str(results), "--clients", str(books), "--from", "2026-01-01", "--to", "2026-12-31"

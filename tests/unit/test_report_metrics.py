@@ -208,6 +208,25 @@ def test_measures_of_each_kind() -> None:
     }
 
 
+def test_each_response_is_scored_by_its_own_version_and_out_of_scale_ones_left_out() -> None:
+    older = workflow_info_text(
+        WORKFLOW.replace("version 2", "version 1").replace(
+            "survey.score as csat", "survey.score as nps"
+        ),
+        "w1.rflow",
+    )
+    records = [
+        record("OLD", version=1, measures={"sat": [10, 0, 5]}),  # nps in version 1
+        record("NEW", measures={"sat": [5, 5, 4, 6, 0]}),  # csat: 6 and 0 are off the scale
+    ]
+    doc = report_json(build_report(records, [INFO, older]))["total"]["measures"]
+    assert doc["sat (csat)"]["value"] == 100.0 and doc["sat (csat)"]["responses"] == 3
+    assert doc["sat (nps)"]["value"] == -33.3 and doc["sat (nps)"]["responses"] == 3
+    assert "sat" not in doc
+    by_version = report_json(build_report(records, [INFO, older], by="version"))["groups"]
+    assert [g["measures"]["sat"]["kind"] for g in by_version] == ["nps", "csat"]
+
+
 def test_groups_by_client_and_time_keys() -> None:
     report = build_report(RECORDS, [INFO], by="client")
     assert [g.key for g in report.groups] == ["acme", "b", None]

@@ -1,6 +1,6 @@
 """Client books in, client retention out: rows `client, since, until` (CSV or YAML) and a
-period give S, N, E, the clients lost, the client retention rate ((E - N) / S) x 100 and
-the churn rate (lost / S) x 100 of domain.md.
+period give S, N, E, the clients lost, the client retention rate ((E - N) / S) x 100, the
+churn rate (lost / S) x 100 and the simple retention rate (E / S) x 100 of domain.md.
 
     >>> rows = [ClientRow("a", _t("2025-01-01"), None), ClientRow("b", _t("2025-01-01"),
     ...         _t("2026-06-01")), ClientRow("c", _t("2026-02-01"), None)]
@@ -54,6 +54,7 @@ class ClientMetrics:
     lost: int  # of S, gone by the end
     retention_rate: Decimal | None  # ((E - N) / S) x 100
     churn_rate: Decimal | None  # lost / S x 100
+    simple_retention_rate: Decimal | None = None  # E / S x 100 (domain.md: no new ones)
 
 
 def parse_instant(text: str) -> dt.datetime:
@@ -108,6 +109,7 @@ def client_retention(
         lost=len(lost),
         retention_rate=percent(len(at_end) - len(new), s),
         churn_rate=percent(len(lost), s),
+        simple_retention_rate=percent(len(at_end), s),
     )
 
 

@@ -610,6 +610,7 @@ def _clients_table(m: ClientMetrics) -> str:
         ["clients of the start lost", str(m.lost)],
         ["client retention rate ((E − N) / S × 100)", pct_text(m.retention_rate)],
         ["churn rate (lost / S × 100)", pct_text(m.churn_rate)],
+        ["simple retention rate (E / S × 100)", pct_text(m.simple_retention_rate)],
     ]
     return _table(
         f"Clients over {period} ({m.clients} in the file)", ["metric", "value"], rows, numeric=[1]

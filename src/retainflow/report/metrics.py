@@ -502,20 +502,42 @@ def _sum(currency: str, amounts: Iterable[Money]) -> Money:
     return Money(sum((m.amount for m in amounts), Decimal(0)), currency)
 
 
+# The scales of language.md's `csat` and `nps` measures: a response outside is left out
+# (as the engine does; a results file made by hand may hold one).
+_SCALES: dict[str, tuple[Decimal, Decimal]] = {
+    "csat": (Decimal(1), Decimal(5)),
+    "nps": (Decimal(0), Decimal(10)),
+}
+
+
 def _measures(records: Sequence[RunRecord], index: WorkflowIndex) -> dict[str, MeasureMetrics]:
-    kinds: dict[str, str] = {}
+    """Each measure of the group, its responses scored by the kind the workflow version of
+    their record declares (`number` when the version is not known). A name that two
+    versions or workflows of the group declare with different kinds is one entry per kind,
+    `NAME (KIND)`: a csat answer is never scored as an nps one. A record of a version not
+    given takes the first kind the group's workflows declare for the name."""
+    declared: dict[str, str] = {}  # name -> the first kind declared for it, in order
     for info in _infos(records, index):
         for name, kind in info.measure_kinds.items():
-            kinds.setdefault(name, kind)
-    names: dict[str, None] = {}
+            declared.setdefault(name, kind)
+    by_kind: dict[str, dict[str, list[Decimal]]] = {}  # name -> kind -> responses
     for rec in records:
-        names.update(dict.fromkeys(rec.measures))
-    names.update(dict.fromkeys(kinds))
+        of_record = index.of(rec)
+        kinds = of_record.measure_kinds if of_record is not None else declared
+        for name, answers in rec.measures.items():
+            kind = kinds.get(name) or declared.get(name, "number")
+            scale = _SCALES.get(kind)
+            kept = by_kind.setdefault(name, {}).setdefault(kind, [])
+            kept.extend(v for v in answers if scale is None or scale[0] <= v <= scale[1])
+    for info in _infos(records, index):  # declared but never answered in this group
+        for name, kind in info.measure_kinds.items():
+            by_kind.setdefault(name, {}).setdefault(kind, [])
     result: dict[str, MeasureMetrics] = {}
-    for name in names:
-        values = tuple(v for rec in records for v in rec.measures.get(name, ()))
-        kind = kinds.get(name, "number")
-        result[name] = _measure(name, kind, values)
+    for name in [*declared, *(n for n in by_kind if n not in declared)]:
+        kinds_seen = by_kind[name]
+        for kind, kept_answers in kinds_seen.items():
+            shown = name if len(kinds_seen) == 1 else f"{name} ({kind})"
+            result[shown] = _measure(shown, kind, tuple(kept_answers))
     return result
 
 
@@ -703,4 +725,5 @@ def _clients_json(m: ClientMetrics) -> dict[str, Any]:
         "lost": m.lost,
         "retention_rate": _pct(m.retention_rate),
         "churn_rate": _pct(m.churn_rate),
+        "simple_retention_rate": _pct(m.simple_retention_rate),
     }

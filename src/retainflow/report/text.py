@@ -214,7 +214,7 @@ def _clients(m: ClientMetrics) -> list[str]:
     return [
         _cut(f"Clients: {m.clients} in the file; period {period}", WIDTH),
         *table(
-            ["at start (S)", "new (N)", "at end (E)", "lost", "retention", "churn"],
+            ["at start (S)", "new (N)", "at end (E)", "lost", "retention", "churn", "simple"],
             [
                 [
                     str(m.start),
@@ -223,9 +223,11 @@ def _clients(m: ClientMetrics) -> list[str]:
                     str(m.lost),
                     pct_text(m.retention_rate),
                     pct_text(m.churn_rate),
+                    pct_text(m.simple_retention_rate),
                 ]
             ],
             numbers_first=True,
         ),
-        "  client retention rate = (E - N) / S x 100; churn rate = lost / S x 100",
+        "  client retention rate = (E - N) / S x 100; churn rate = lost / S x 100;",
+        "  simple retention rate = E / S x 100 (counts new clients as kept ones)",
     ]
