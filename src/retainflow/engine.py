@@ -416,7 +416,6 @@ class Engine:
             when = _aware(at if at is not None else case_data.get("at"))
         try:
             case_id = case_id_of(case_data)
-            data = self._check.case(case_data)
         except DataError as error:
             shown = case_data.get("id", "?")
             raise EventRejected(f"case {shown}: {error}") from None
@@ -424,7 +423,11 @@ class Engine:
             with self.store.transaction() as tx:
                 state = tx.load_case(case_id)
                 if state is not None and when in state.submissions:
-                    return Result()  # re-sent: already applied
+                    return Result()  # re-sent: already applied (whatever its data now)
+                try:
+                    data = self._check.case(case_data)
+                except DataError as error:
+                    raise EventRejected(f"case {case_id}: {error}") from None
                 clock = tx.get_clock()
                 if (clock is not None and when < clock) or (
                     state is not None and state.last_at is not None and when < state.last_at

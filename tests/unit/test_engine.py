@@ -600,6 +600,11 @@ def test_same_submission_twice_is_ignored() -> None:
     r = engine.submit(hot_case(), at=at())  # re-sent, even though older than the case
     assert r.started == [] and r.actions == []
     assert len(engine.records("C1")) == 1
+    # ignored before its data is looked at: a host re-sending is not told about the data
+    garbled = {**hot_case(), "score": "not a number"}
+    assert engine.submit(garbled, at=at()).actions == []
+    with pytest.raises(EventRejected, match="case C1: field score"):
+        engine.submit(garbled, at=at(2))  # not a re-send: checked
 
 
 def test_naive_times_unknown_cases_and_bad_data() -> None:
@@ -630,12 +635,36 @@ def test_runaway_stops_the_case_with_the_fixed_message() -> None:
     engine = Engine([wf])
     engine.submit({"id": "C", "client": "x"}, at=at())
     r = engine.handle("C", {"type": "open"}, at=at())
-    assert r.errors == ["case C: step b: runaway (more than 1,000 transitions)"]
+    # entering `a` at the start is no transition; the 1,000th one leads back to `a`
+    assert r.errors == ["case C: step a: runaway (more than 1,000 transitions)"]
     rec = record(engine, "C")
     assert rec["status"] == "error" and rec["ended_at"] is None
-    assert rec["error"] == "case C: step b: runaway (more than 1,000 transitions)"
-    assert len(rec["path"]) == 1000
+    assert rec["error"] == "case C: step a: runaway (more than 1,000 transitions)"
+    assert len(rec["path"]) == 1001
     assert rec["actions"][0]["name"] == "tick"
+
+
+@pytest.mark.parametrize("started_by_the_input", [True, False])
+def test_exactly_1000_transitions_in_one_input_are_allowed(started_by_the_input: bool) -> None:
+    chain = "\n".join(f"step s{i} {{ -> s{i + 1} }}" for i in range(1000))
+    body = f"""
+        case {{ client: text }}
+        trigger t on start_it
+        start {"s0" if started_by_the_input else "w"}
+        step w {{ on go -> s0 }}
+        {chain}
+        step s1000 {{ on stop -> done }}
+        outcome done
+    """
+    engine = Engine([unchecked(body)])
+    engine.submit({"id": "C", "client": "x"}, at=at())
+    r = engine.handle("C", {"type": "start_it"}, at=at())
+    if not started_by_the_input:
+        r = engine.handle("C", {"type": "go"}, at=at(1))  # w -> s0 ... -> s1000: 1,001
+        assert r.errors == ["case C: step s999: runaway (more than 1,000 transitions)"]
+        return
+    assert r.errors == []  # s0 (the start) ... -> s1000: 1,000 transitions
+    assert record(engine, "C")["path"][-1] == "s1000"
 
 
 def test_non_bool_condition_stops_only_that_case() -> None:

@@ -666,6 +666,9 @@ class _Core:
             for sla in wf.slas:
                 if sla.start_step is None:
                     self.sla_start(inst, sla, inst.slas[sla.name], t)
+            # entering the start step is not a transition: the runaway guard counts from 0
+            counts = self.ctx.transitions
+            counts[wf.name] = counts.get(wf.name, 0) - 1
             self.go(wf, inst, wf.start, t)
         except _FAILURES as error:
             self.failed(wf, inst, t, error)
