@@ -17,6 +17,7 @@ trusts names and types and only resolves them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping
 from typing import Any
@@ -153,11 +154,13 @@ class DoItem:
 
 @attrs.frozen
 class OfferItem:
-    """`offer KIND AMOUNT [label "..."]`"""
+    """`offer KIND AMOUNT [label "..."]`; `currency` is AMOUNT's static currency, when its
+    type names one (what `offer.amount` is zero in when AMOUNT evaluates to none)."""
 
     kind: str
     amount: Compiled
     label: str | None
+    currency: str | None = None
 
 
 @attrs.frozen
@@ -330,6 +333,22 @@ class _Compiler:
         self.consts: dict[str, Any] = {}
         self.calendars: dict[str, BusinessCalendar] = {}
 
+    @functools.cached_property
+    def offer_currencies(self) -> dict[int, str]:
+        """id() of each `offer` statement -> the currency its AMOUNT's type names (the type
+        checker's inference; the workflow is checked, so every AMOUNT is money)."""
+        from retainflow.checks.context import build_context
+        from retainflow.checks.typecheck import Typer
+
+        ctx = build_context(self.ast, self.source)
+        found: dict[int, str] = {}
+        for site in ctx.sites:
+            if site.role == "offer":
+                currency = Typer(ctx, site.scope, []).infer(site.expr).currency
+                if currency is not None:
+                    found[id(site.owner)] = currency
+        return found
+
     # -- constants and durations --
 
     def compile_consts(self) -> None:
@@ -400,6 +419,7 @@ class _Compiler:
                         stmt.kind.text,
                         self.expr(stmt.amount),
                         stmt.label.value if stmt.label else None,
+                        self.offer_currencies.get(id(stmt)),
                     )
                 )
         immediates = tuple(

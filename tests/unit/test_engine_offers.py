@@ -127,11 +127,12 @@ def test_currency_refusal_beats_grant_count() -> None:
 def test_missing_amount_and_missing_client() -> None:
     engine = Engine([offer_flow("limit compensation per client 5000 USD", amount="case.bonus")])
     offer = run_offer(engine, "C1")
+    # zero in the currency AMOUNT's type names (`bonus: money(USD)?`): nothing was granted
     assert (offer["status"], offer["reason"], offer["requested"], offer["amount"]) == (
         "refused",
         "missing_amount",
         None,
-        None,
+        "0.00 USD",
     )
     offer = run_offer(engine, "C2", client=None, bonus="10 USD")
     assert (offer["status"], offer["reason"], offer["amount"]) == (
@@ -139,6 +140,28 @@ def test_missing_amount_and_missing_client() -> None:
         "missing_client",
         "0.00 USD",
     )
+
+
+def test_offer_amount_is_zero_when_amount_is_none_and_null_without_a_known_currency() -> None:
+    def amounts(field_type: str) -> tuple[Any, Any]:
+        engine = Engine(
+            [
+                flow(f"""
+            case {{ client: text; bonus: {field_type} }}
+            trigger t on open
+            start give
+            step give {{ offer credit case.bonus; do tell(amount: offer.amount); on x -> done }}
+            outcome done
+        """)
+            ]
+        )
+        engine.submit({"id": "C", "client": "acme"}, at=at())
+        result = engine.handle("C", {"type": "open"}, at=at())
+        (shown,) = [a.args["amount"] for a in result.actions]
+        return shown, record(engine, "C")["offers"][0]["amount"]
+
+    assert amounts("money(EUR)?") == (Money(0, "EUR"), "0.00 EUR")
+    assert amounts("money?") == (None, None)  # any currency: none is known to be zero in
 
 
 def test_limits_shared_by_two_workflows_of_one_engine() -> None:

@@ -570,6 +570,8 @@ class _Core:
         amount, reason = self.check(wf, inst, item.kind, requested, env, t)
         if reason is not None or amount is None:
             self.refuse(wf, inst, record, reason or "limit", t)
+            if record.amount is None and item.currency is not None:  # AMOUNT was none
+                record.amount = _zero_in(item.currency)
             return False
         role = None
         highest: Decimal | None = None
@@ -1099,9 +1101,11 @@ _ZEROS: dict[str, Money] = {}
 
 
 def _zero(money: Money | None) -> Money | None:
-    if money is None:
-        return None
-    zero = _ZEROS.get(money.currency)
+    return None if money is None else _zero_in(money.currency)
+
+
+def _zero_in(currency: str) -> Money:
+    zero = _ZEROS.get(currency)
     if zero is None:
-        zero = _ZEROS[money.currency] = Money(Decimal(0), money.currency)
+        zero = _ZEROS[currency] = Money(Decimal(0), currency)
     return zero
