@@ -884,16 +884,22 @@ def _compare(
     number = expect.get("instance")
     record = _pick_record(records, number)
     if record is None:
-        count = sum(1 for r in records if r.get("instance") is not None)
-        return [
-            Failure(
-                "instance",
-                f"expected instance {number}, the case started {count} instance"
-                + "s" * (count != 1),
-                expected=number,
-                actual=count,
-            )
-        ], None
+        started = [r for r in records if r.get("instance") is not None]
+        count = len(started)
+        message = f"expected instance {number}, the case started {count} instance" + "s" * (
+            count != 1
+        )
+        step = None  # where they parted: the last instance's last step (none if none began)
+        if started:
+            last = started[-1]
+            step = _outcome_step(last, _Timeline(last, ()))
+            if last.get("status") == "ended":
+                message += f"; instance {last.get('instance')} ended in {last.get('outcome')}"
+                message += f" from step {step}"
+            else:
+                message += f"; instance {last.get('instance')} is {last.get('status')}"
+                message += f" in step {step}"
+        return [Failure("instance", message, expected=number, actual=count, step=step)], None
     failures: list[Failure] = []
     mine = [t for t in transitions if t.instance == record.get("instance")]
     line = _Timeline(record, mine)

@@ -719,7 +719,10 @@ def test_instance_selects_a_later_instance(tmp_path: Path) -> None:
     assert run.results[0].status == "pass"
     (failure,) = run.results[1].failures
     assert failure.key == "instance"
-    assert failure.message == "expected instance 3, the case started 2 instances"
+    assert failure.message == (
+        "expected instance 3, the case started 2 instances; instance 2 ended in done from step talk"
+    )
+    assert (failure.expected, failure.actual, failure.step) == (3, 2, "talk")
 
 
 def test_not_triggered_and_measures(tmp_path: Path) -> None:
