@@ -117,6 +117,12 @@ OFFER_KEYS = (
 )
 ACTION_KEYS = ("at", "step", "name", "args")
 SLA_KEYS = ("status", "started_at", "due", "completed_at", "paused")
+# The values a record can hold (tools.md, "Run results"): an expectation outside them could
+# never hold, so it is a mistake in the scenario file, reported before running.
+RECORD_STATUSES = ("ended", "waiting", "cancelled", "error", "not_triggered")
+OFFER_STATUSES = ("granted", "capped", "refused", "denied", "withdrawn", "pending")
+SLA_STATUSES = ("not_started", "pending", "met", "breached", "cancelled")
+_TIME_KEYS = ("at", "decided_at", "started_at", "due", "completed_at")
 
 
 # ---- results ------------------------------------------------------------------------------
@@ -677,6 +683,29 @@ def _expectations(raw: Any, workflow: Workflow) -> dict[str, Any]:
                 f"expect.{where}: {workflow.name} has no {value!r}{_hint(value, choices)}",
             )
 
+    def one_of(value: Any, where: str, choices: Sequence[str]) -> None:
+        if not isinstance(value, str) or value not in choices:
+            shown = repr(value) if isinstance(value, str) else _show(value)
+            close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _Problem(
+                "expect", f"expect.{where}: {shown} is not one of {', '.join(choices)}{hint}"
+            )
+
+    def times_in(item: Mapping[str, Any], where: str) -> None:
+        for field in _TIME_KEYS:
+            value = item.get(field)
+            if value is None or isinstance(value, dt.datetime):
+                continue
+            try:
+                parse_time(str(value))
+            except ValueError as error:
+                raise _Problem("expect", f"expect.{where}.{field}: {error}") from None
+
+    if "status" in expect:
+        one_of(expect["status"], "status", RECORD_STATUSES)
+    if "trigger" in expect and not same_value(expect["trigger"], None):
+        name_of(expect["trigger"], "trigger", [t.name for t in workflow.triggers])
     if "outcome" in expect and not same_value(expect["outcome"], None):
         name_of(expect["outcome"], "outcome", list(workflow.outcomes))
     if "path" in expect:
@@ -707,6 +736,9 @@ def _expectations(raw: Any, workflow: Workflow) -> dict[str, Any]:
                     )
             if key == "actions_include" and "name" not in item:
                 raise _Problem("expect", f"expect.actions_include[{index}]: `name:` is required")
+            if key == "offers" and "status" in item:
+                one_of(item["status"], f"offers[{index}].status", OFFER_STATUSES)
+            times_in(item, f"{key}[{index}]")
     if "slas" in expect:
         slas = expect["slas"]
         if not isinstance(slas, Mapping):
@@ -720,12 +752,22 @@ def _expectations(raw: Any, workflow: Workflow) -> dict[str, Any]:
                             "expect",
                             f"expect.slas.{sla}: unknown key {field!r}{_hint(field, SLA_KEYS)}",
                         )
+                if "status" in value:
+                    one_of(value["status"], f"slas.{sla}.status", SLA_STATUSES)
+                times_in(value, f"slas.{sla}")
+            else:
+                one_of(value, f"slas.{sla}", SLA_STATUSES)
     if "measures" in expect:
         measures = expect["measures"]
         if not isinstance(measures, Mapping):
             raise _Problem("expect", "expect.measures: a mapping of measure name to values")
-        for measure in measures:
+        for measure, values in measures.items():
             name_of(measure, f"measures.{measure}", [m.name for m in workflow.measures])
+            if not isinstance(values, list):
+                raise _Problem(
+                    "expect",
+                    f"expect.measures.{measure}: a list of the values recorded, like [5]",
+                )
     return expect
 
 

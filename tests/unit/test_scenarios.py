@@ -623,6 +623,34 @@ def test_bad_ledger_until_and_expect_keys(tmp_path: Path) -> None:
     assert messages[6] == ("name", "scenario #7: the name 'bad ledger' is used twice")
 
 
+def test_expected_values_no_record_can_hold_are_reported_before_running(
+    tmp_path: Path,
+) -> None:
+    case = "case: {id: M30, at: 2026-03-02T09:00:00Z, client: acme, arr: 400 USD}"
+    bad = {
+        "status: finished": "expect.status: 'finished' is not one of ended, waiting, "
+        "cancelled, error, not_triggered",
+        "trigger: openned": "expect.trigger: mini has no 'openned' (did you mean 'opened'?)",
+        "slas: {reply: mett}": "expect.slas.reply: 'mett' is not one of not_started, "
+        "pending, met, breached, cancelled (did you mean 'met'?)",
+        "slas: {reply: {due: soon}}": "expect.slas.reply.due: expected a time like",
+        "offers: [{status: grnted}]": "expect.offers[0].status: 'grnted' is not one of",
+        "offers: [{at: yesterday}]": "expect.offers[0].at: expected a time like",
+        "measures: {}": None,
+    }
+    body = "".join(
+        f"\n  - name: s{i}\n    {case}\n    expect: {{{text}}}" for i, text in enumerate(bad)
+    )
+    write(tmp_path, body)
+    _, document = as_json()
+    for (text, wanted), result in zip(bad.items(), document["scenarios"], strict=True):
+        if wanted is None:
+            assert result["status"] != "error", text
+            continue
+        (failure,) = result["failures"]
+        assert failure["key"] == "expect" and failure["message"].startswith(wanted), text
+
+
 def test_missing_paths_and_unreadable_files_exit_2(tmp_path: Path) -> None:
     write(tmp_path, HAPPY)
     (tmp_path / "latin1.rflow-test.yaml").write_bytes(b"workflow: caf\xe9\n")
