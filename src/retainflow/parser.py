@@ -211,7 +211,12 @@ def _syntax_error(text: str, error: lark.exceptions.UnexpectedInput) -> Diagnost
         found = _describe_found(token)
         expected = _describe_expected(_acceptable(error), parser)
         hint = _hint(token, set(error.expected))
-        lead = "the file ends here" if token.type == "$END" else f"unexpected {found}"
+        if token.type == "$END":
+            lead = "the file ends here"
+        elif token.type == "_NL" and str(token) != ";":
+            lead = "the line ends here"
+        else:
+            lead = f"unexpected {found}"
         return Diagnostic("RF001", Span(start, end), f"{lead}: expected {expected}", label=hint)
     if isinstance(error, lark.exceptions.UnexpectedCharacters):
         char = text[pos] if pos < len(text) else ""

@@ -212,3 +212,11 @@ def test_missing_brace_says_what_was_expected() -> None:
 
 def test_grammar_ships_with_the_package() -> None:
     assert "workflow" in grammar_text()
+
+
+def test_a_line_that_ends_too_early_says_so() -> None:
+    analysis = analyze_text("workflow w version 1\nstart a\nstep a { on x ->\n}\noutcome done\n")
+    (diag,) = [d for d in analysis.diagnostics if d.code == "RF001"]
+    assert diag.message == "the line ends here: expected a name"
+    where = location(analysis.source, diag.span)
+    assert (where["line"], where["column"]) == (3, 17)
