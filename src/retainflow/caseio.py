@@ -16,6 +16,7 @@ or parsed raises `CaseFileError`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -115,6 +116,27 @@ def _construct_str(loader: Any, node: yaml.ScalarNode) -> Any:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+def _construct_map(loader: Any, node: yaml.MappingNode) -> Any:
+    """A mapping, refusing a key given twice (YAML would keep the last one silently: a
+    case field, an event or an expectation written twice is a mistake to point at)."""
+    seen: dict[str, yaml.Node] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+            first = seen.get(key_node.value)
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key_node.value!r} (first on line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key_node.value] = key_node
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 
 
 def _strip_plain(value: Any) -> Any:
@@ -276,9 +298,17 @@ def load_ledger(path: str | Path) -> list[Grant]:
     return grants
 
 
+LEDGER_KEYS = ("client", "kind", "amount", "at", "case", "workflow", "label")
+
+
 def ledger_entry(item: Any) -> Grant:
     if not isinstance(item, Mapping):
         raise ValueError("a ledger entry is a mapping: client, kind, amount, at")
+    unknown = [str(k) for k in item if str(k) not in LEDGER_KEYS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], LEDGER_KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (keys: {', '.join(LEDGER_KEYS)})"
+        raise ValueError(f"unknown key {unknown[0]!r}{hint}")
     missing = [k for k in ("client", "kind", "amount", "at") if item.get(k) is None]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")

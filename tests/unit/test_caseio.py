@@ -195,6 +195,27 @@ def test_unreadable_and_unparsable_files(tmp_path: Path) -> None:
         load_cases(write(tmp_path, "m.yaml", "id: 1\n"), [WF])
 
 
+def test_a_key_given_twice_and_an_unknown_ledger_key_are_errors(tmp_path: Path) -> None:
+    twice = write(tmp_path, "twice.yaml", "- id: A\n  client: x\n  id: B\n")
+    with pytest.raises(
+        CaseFileError,
+        match=r"twice\.yaml:3:3: invalid YAML: duplicate key 'id' \(first on line 1\)",
+    ):
+        read_document(twice)
+    nested = "- id: A\n  events:\n    - {type: open, type: close}\n"
+    with pytest.raises(CaseFileError, match="duplicate key 'type'"):
+        read_document(write(tmp_path, "nested.yaml", nested))
+    ledger = write(
+        tmp_path,
+        "l.yaml",
+        "- {client: a, kind: credit, amount: 5 USD, at: 2026-01-01T00:00:00Z, lable: x}\n",
+    )
+    with pytest.raises(
+        CaseFileError, match=r"ledger entry 1: unknown key 'lable' \(did you mean 'label'\?\)"
+    ):
+        load_ledger(ledger)
+
+
 def test_ledger_seed_file(tmp_path: Path) -> None:
     path = write(
         tmp_path,
