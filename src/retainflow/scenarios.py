@@ -485,7 +485,11 @@ def _run_file(
         return file_error(
             Failure("workflow", f"{shown}: `workflow:` is required (a .rflow path)"), names
         )
-    if not isinstance(raw_scenarios, list) or not raw_scenarios:
+    if isinstance(raw_scenarios, list) and not raw_scenarios:
+        return file_error(
+            Failure("scenarios", f"{shown}: `scenarios:` is empty (give at least one scenario)")
+        )
+    if not isinstance(raw_scenarios, list):
         return file_error(
             Failure("scenarios", f"{shown}: `scenarios:` is required (a list of scenarios)")
         )

@@ -801,3 +801,15 @@ def test_a_broken_workflow_is_reported_once_per_file_in_text(tmp_path: Path) -> 
     assert "    workflow: as above" in out
     _, document = as_json()
     assert all("RF101" in s["failures"][0]["message"] for s in document["scenarios"])
+
+
+def test_an_empty_or_missing_scenario_list_says_which(tmp_path: Path) -> None:
+    (tmp_path / "mini.rflow").write_text(MINI, encoding="utf-8")
+    (tmp_path / "empty.rflow-test.yaml").write_text(
+        "workflow: mini.rflow\nscenarios: []\n", encoding="utf-8"
+    )
+    (tmp_path / "none.rflow-test.yaml").write_text("workflow: mini.rflow\n", encoding="utf-8")
+    code, out, _ = cli(".")
+    assert code == 1
+    assert "empty.rflow-test.yaml: `scenarios:` is empty (give at least one scenario)" in out
+    assert "none.rflow-test.yaml: `scenarios:` is required (a list of scenarios)" in out
