@@ -14,11 +14,14 @@
 The layout is one canonical form (docs/formatting.md): declarations in source order, one
 statement per line, 2-space indents, a step's statements in the order of the language's
 table (wait, do/offer, every, due, when/->, on EVENT, on timeout; stable within each
-group), lines wrapped at 100 characters. Comments stay where they were: each one is
-attached by its source position to the construct it precedes, ends the line of, or sits
-at the end of. Literals are printed as they were written (money with one space before
-its currency), so the tree of the output equals the tree of the input, up to the order
-of statements inside steps (`canonical`), and formatting twice changes nothing.
+group), lines wrapped at 100 characters. A line that carries a suppression comment
+(`# rflow: ignore[...]`, at its end or standing alone just before it) is never broken or
+split (`runs`, `joined`), since the suppression covers that one line. Comments stay where
+they were: each one is attached by its source position to the construct it precedes,
+ends the line of, or sits at the end of. Literals are printed as they were written (money
+with one space before its currency), so the tree of the output equals the tree of the
+input, up to the order of statements inside steps (`canonical`), and formatting twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -289,6 +292,7 @@ class _Printer:
                 comment.span.end - comment.span.start
             )
         self.masked = "".join(chars)
+        self.newlines = [match.start() for match in re.finditer("\n", text)]
         # Whether the construct being written has a suppression at its end / just before.
         self.keep_end = self.keep_before = False
 
@@ -325,6 +329,86 @@ class _Printer:
             return lines
         return _with_trailing(lines, trailing)
 
+    def line_of(self, offset: int) -> int:
+        """The 0-based source line of an offset."""
+        return bisect.bisect_left(self.newlines, offset)
+
+    def one_line(self, span: Span) -> bool:
+        """Whether a construct sat on one source line."""
+        return span.end > span.start and "\n" not in self.text[span.start : span.end]
+
+    def runs(self, spans: Sequence[Span], dist: _Dist, order: Sequence[int]) -> list[list[int]]:
+        """The children (source indices) of each output line, in output order: one each,
+        except that children sharing a source line that carries a suppression (at its end,
+        or standing alone on the line before) stay on one line, since the suppression
+        covers that one line. In a step, the statements of such a line may not be
+        neighbours in the table order: then the statements between them (which must be
+        one-line and comment-free) join the line too, so that the step keeps the table
+        order; if they cannot, or two such lines interleave, the line is broken as any."""
+        on_line: dict[int, list[int]] = {}
+        for index, span in enumerate(spans):
+            if self.one_line(span):
+                on_line.setdefault(self.line_of(span.start), []).append(index)
+        position = {child: at for at, child in enumerate(order)}
+        ranges: list[tuple[int, int]] = []
+        for line, members in on_line.items():
+            if len(members) < 2:
+                continue
+            trailing, leading = dist.trailing[members[-1]], dist.leading[members[0]]
+            at_end = (
+                trailing is not None
+                and _suppresses(trailing)
+                and self.line_of(trailing.span.start) == line
+            )
+            if not (at_end or _suppresses(leading[-1] if leading else None)):
+                continue
+            places = sorted(position[m] for m in members)
+            low, high = places[0], places[-1]
+            joining = [order[at] for at in range(low, high + 1) if order[at] not in members]
+            if all(
+                self.one_line(spans[i])
+                and not dist.leading[i]
+                and dist.trailing[i] is None
+                and not dist.interior[i]
+                for i in joining
+            ):
+                ranges.append((low, high))
+        kept = {
+            low: high
+            for low, high in ranges
+            if not any((lo, hi) != (low, high) and lo <= high and low <= hi for lo, hi in ranges)
+        }
+        result: list[list[int]] = []
+        at = 0
+        while at < len(order):
+            high = kept.get(at, at)
+            result.append(list(order[at : high + 1]))
+            at = high + 1
+        return result
+
+    def joined(
+        self,
+        children: Sequence[_T],
+        run: list[int],
+        line: Callable[[_T, int, list[n.Comment]], list[str]],
+        indent: int,
+        dist: _Dist,
+    ) -> list[str] | None:
+        """The children of one run on one line, `; ` between them, each unbroken; None
+        if one of them would not fit on one line anyway."""
+        saved = self.keep_end, self.keep_before
+        self.keep_end = self.keep_before = True
+        try:
+            texts = []
+            for index in run:
+                body = line(children[index], 0, dist.interior[index])
+                if len(body) != 1:
+                    return None
+                texts.append(body[0])
+        finally:
+            self.keep_end, self.keep_before = saved
+        return [INDENT * indent + "; ".join(texts)]
+
     # ---- layout helpers ---------------------------------------------------------------
 
     def has_blank(self, start: int, end: int) -> bool:
@@ -348,26 +432,36 @@ class _Printer:
         previous: n.Header | n.Declaration | None = None
         previous_group: str | None = None
         last = 0
-        for index, child in enumerate(children):
-            leading = dist.leading[index]
-            trailing = dist.trailing[index]
-            with self.keeping_line(leading, trailing):
-                body = self.declaration(child, 0, dist.interior[index])
-            group = _kind_group(child, body)
-            first = leading[0].span.start if leading else child.span.start
-            if previous is not None:
-                if isinstance(previous, n.Header) and isinstance(child, n.Title):
-                    blank = False
-                elif group is None or previous_group is None or group != previous_group:
-                    blank = True
+        spans = [c.span for c in children]
+        for run in self.runs(spans, dist, range(len(children))):
+            together = (
+                self.joined(children, run, self.declaration, 0, dist) if len(run) > 1 else None
+            )
+            for part in [run] if together is not None else [[i] for i in run]:
+                index = part[0]
+                child = children[index]
+                leading = dist.leading[index]
+                trailing = dist.trailing[part[-1]]
+                if together is not None:
+                    body, group = together, None
                 else:
-                    blank = self.has_blank(last, first)
-                if blank:
-                    lines.append("")
-            lines.extend(self.comment_lines(leading, "", child.span.start, keep_blanks=True))
-            lines.extend(self.end_of_line(child, body, trailing))
-            last = trailing.span.end if trailing is not None else child.span.end
-            previous, previous_group = child, group
+                    with self.keeping_line(leading, trailing):
+                        body = self.declaration(child, 0, dist.interior[index])
+                    group = _kind_group(child, body)
+                first = leading[0].span.start if leading else child.span.start
+                if previous is not None:
+                    if isinstance(previous, n.Header) and isinstance(child, n.Title):
+                        blank = False
+                    elif group is None or previous_group is None or group != previous_group:
+                        blank = True
+                    else:
+                        blank = self.has_blank(last, first)
+                    if blank:
+                        lines.append("")
+                lines.extend(self.comment_lines(leading, "", child.span.start, keep_blanks=True))
+                lines.extend(self.end_of_line(child, body, trailing))
+                last = trailing.span.end if trailing is not None else spans[part[-1]].end
+                previous, previous_group = children[part[-1]], group
         for comment in dist.dangling:
             if self.has_blank(last, comment.span.start):
                 lines.append("")
@@ -400,33 +494,48 @@ class _Printer:
         indent: int,
         comments: list[n.Comment],
         keep_blanks: bool,
+        span: Span,
         order: Callable[[_T], int] | None = None,
     ) -> list[str]:
-        """`HEAD {`, one child per line at one more indent, `}`; `HEAD {}` when empty."""
+        """`HEAD {`, one child per line at one more indent, `}`; `HEAD {}` when empty.
+        A block that sat on one source line with a suppression at its end or just before
+        it stays on one line: `HEAD { CHILD; CHILD }`."""
         pad = INDENT * indent
         inner = INDENT * (indent + 1)
         if not children and not comments:
             return [f"{pad}{head} {{}}"]
-        dist = _distribute(comments, [_span(c) for c in children])
-        first = f"{pad}{head} {{"
-        lines = _with_trailing([first], dist.opener)
+        spans = [_span(c) for c in children]
+        dist = _distribute(comments, spans)
         indices = list(range(len(children)))
         if order is not None:
             indices.sort(key=lambda i: order(children[i]))
+        if self.keep_line and not comments and self.one_line(span):
+            one = self.joined(children, indices, line, 0, dist)
+            if one is not None:
+                return [f"{pad}{head} {{ {one[0]} }}"]
+        first = f"{pad}{head} {{"
+        lines = _with_trailing([first], dist.opener)
         last: int | None = None
-        for index in indices:
-            child = children[index]
-            leading = dist.leading[index]
-            start = _span(child).start
-            first_at = leading[0].span.start if leading else start
-            if keep_blanks and last is not None and self.has_blank(last, first_at):
-                lines.append("")
-            lines.extend(self.comment_lines(leading, inner, start, keep_blanks))
-            trailing = dist.trailing[index]
-            with self.keeping_line(leading, trailing):
-                body = line(child, indent + 1, dist.interior[index])
-            lines.extend(self.end_of_line(child, body, trailing))
-            last = trailing.span.end if trailing is not None else _span(child).end
+        for run in self.runs(spans, dist, indices):
+            together = self.joined(children, run, line, indent + 1, dist) if len(run) > 1 else None
+            for part in [run] if together is not None else [[i] for i in run]:
+                leading = [c for i in sorted(part) for c in dist.leading[i]]
+                trailing = next((dist.trailing[i] for i in part if dist.trailing[i]), None)
+                start = min(spans[i].start for i in part)
+                first_at = leading[0].span.start if leading else start
+                if keep_blanks and last is not None and self.has_blank(last, first_at):
+                    lines.append("")
+                lines.extend(self.comment_lines(leading, inner, start, keep_blanks))
+                if together is not None:
+                    body = together
+                else:
+                    child = children[part[0]]
+                    with self.keeping_line(leading, trailing):
+                        body = line(child, indent + 1, dist.interior[part[0]])
+                lines.extend(self.end_of_line(children[part[0]], body, trailing))
+                last = (
+                    trailing.span.end if trailing is not None else max(spans[i].end for i in part)
+                )
         for comment in dist.dangling:
             if keep_blanks and last is not None and self.has_blank(last, comment.span.start):
                 lines.append("")
@@ -453,14 +562,20 @@ class _Printer:
             return self.simple(f"title {self.string(decl.text)}", indent, comments)
         if isinstance(decl, n.Calendar):
             return self.block(
-                f"calendar {decl.name.text}", decl.items, self.calendar_item, indent, comments, True
+                f"calendar {decl.name.text}",
+                decl.items,
+                self.calendar_item,
+                indent,
+                comments,
+                True,
+                decl.span,
             )
         if isinstance(decl, n.CaseSchema):
-            return self.block("case", decl.fields, self.field, indent, comments, True)
+            return self.block("case", decl.fields, self.field, indent, comments, True, decl.span)
         if isinstance(decl, n.EventDecl):
-            return self.schema(f"event {decl.name.text}", decl.fields, indent, comments)
+            return self.schema(f"event {decl.name.text}", decl.fields, indent, comments, decl.span)
         if isinstance(decl, n.ActionDecl):
-            return self.schema(f"action {decl.name.text}", decl.params, indent, comments)
+            return self.schema(f"action {decl.name.text}", decl.params, indent, comments, decl.span)
         if isinstance(decl, n.Const):
             return self.layout(decl.value, 0, indent, f"const {decl.name.text} = ", "", comments)
         if isinstance(decl, n.Trigger):
@@ -490,7 +605,14 @@ class _Printer:
             if decl.title is not None:
                 head += f" {self.string(decl.title)}"
             return self.block(
-                head, decl.body, self.statement, indent, comments, False, order=statement_rank
+                head,
+                decl.body,
+                self.statement,
+                indent,
+                comments,
+                False,
+                decl.span,
+                order=statement_rank,
             )
         if isinstance(decl, n.Outcome):
             text = f"outcome {decl.name.text}"
@@ -500,7 +622,12 @@ class _Printer:
         raise TypeError(f"not a declaration: {decl!r}")
 
     def schema(
-        self, head: str, fields: tuple[n.Field, ...], indent: int, comments: list[n.Comment]
+        self,
+        head: str,
+        fields: tuple[n.Field, ...],
+        indent: int,
+        comments: list[n.Comment],
+        span: Span,
     ) -> list[str]:
         """`event NAME` / `event NAME { a: t; b: t }` when short, else a block."""
         pad = INDENT * indent
@@ -510,7 +637,7 @@ class _Printer:
             line = f"{pad}{head} {{ " + "; ".join(self.field_text(f) for f in fields) + " }"
             if len(line) <= MAX_WIDTH or self.keep_line:
                 return [line]
-        return self.block(head, fields, self.field, indent, comments, True)
+        return self.block(head, fields, self.field, indent, comments, True, span)
 
     def field_text(self, field: n.Field) -> str:
         return f"{field.name.text}: {self.type_ref(field.type)}"

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from retainflow import exprs, formatter
 from retainflow import nodes as n
-from retainflow.analysis import parse_workflow
+from retainflow.analysis import analyze_text, parse_workflow
 from retainflow.cli import main
 from retainflow.formatter import MAX_WIDTH, FormatError, canonical, format_text, format_workflow
+from retainflow.lint import LintConfig, apply_configuration
 from retainflow.source import SourceFile
 
 HEAD = "workflow w version 1\n"
@@ -587,10 +588,10 @@ def test_a_line_with_a_suppression_is_not_broken() -> None:
 
 
 def test_the_end_comment_of_a_one_line_block_goes_to_its_opening_line() -> None:
-    source = "step a { do x; -> b }  # rflow: ignore[RF202]\nstep b {\n  -> a\n}  # b ends\n"
+    source = "step a { do x; -> b }  # a note\nstep b {\n  -> a\n}  # b ends\n"
     assert body(source) == block(
         """
-        step a {  # rflow: ignore[RF202]
+        step a {  # a note
           do x
           -> b
         }
@@ -600,6 +601,225 @@ def test_the_end_comment_of_a_one_line_block_goes_to_its_opening_line() -> None:
         }  # b ends
         """
     )
+
+
+# ---- suppressions: a suppressed line is never split -----------------------------------------
+
+WORKFLOWS = sorted((Path(__file__).resolve().parents[2] / "workflows").glob("*.rflow"))
+
+
+def lint_codes(text: str) -> list[str]:
+    """The codes `retainflow lint` reports for a text (suppressions and RF901 applied)."""
+    report = apply_configuration(analyze_text(text, "t.rflow"), LintConfig())
+    return sorted(d.code for d in report.diagnostics)
+
+
+def same_lint(source: str, expected: str) -> None:
+    """fmt(source) is `expected`, idempotent, means the same and lints the same."""
+    result = fmt(source)
+    assert result == expected
+    assert parse(result) == canonical(parse(source))
+    assert sorted(c.text for c in parse(result).comments) == sorted(
+        c.text.rstrip() for c in parse(source).comments
+    )
+    assert lint_codes(result) == lint_codes(source)
+
+
+def test_statements_sharing_a_suppressed_line_stay_on_it() -> None:
+    source = block(
+        """
+        workflow s1 version 1
+        start s
+        step s {
+          due 1h; do a  # rflow: ignore[RF402]
+          on e1 -> done
+        }
+        outcome done
+        """
+    )
+    assert lint_codes(source) == []
+    same_lint(
+        source,
+        block(
+            """
+            workflow s1 version 1
+
+            start s
+
+            step s {
+              do a; due 1h  # rflow: ignore[RF402]
+              on e1 -> done
+            }
+
+            outcome done
+            """
+        ),
+    )
+    # The same after a suppression standing alone on the line before.
+    alone = source.replace(
+        "  due 1h; do a  # rflow: ignore[RF402]", "  # rflow: ignore[RF402]\n  due 1h; do a"
+    )
+    same_lint(
+        alone,
+        fmt(source).replace(
+            "  do a; due 1h  # rflow: ignore[RF402]", "  # rflow: ignore[RF402]\n  do a; due 1h"
+        ),
+    )
+    # Without a suppression the line is split as always.
+    plain = source.replace("# rflow: ignore[RF402]", "# note")
+    assert "  do a  # note\n  due 1h\n" in fmt(plain)
+
+
+CALENDAR = (
+    'calendar cal { timezone "Mars/Olympus"; hours mon-fri 09:00-17:00 }  # rflow: ignore[RF002]'
+)
+
+
+def test_a_one_line_block_with_a_suppression_stays_on_one_line() -> None:
+    source = block(
+        """
+        workflow s3 version 1
+        case { client: text; tier: enum(a, b) }
+        CALENDAR
+        start s
+        step s { do x(y: case.tier == "zz") ; on e -> done }  # rflow: ignore[RF104]
+        outcome done
+        """
+    ).replace("CALENDAR", CALENDAR)
+    assert not {"RF002", "RF104", "RF901"} & set(lint_codes(source))
+    same_lint(
+        source,
+        block(
+            """
+            workflow s3 version 1
+
+            case {
+              client: text
+              tier: enum(a, b)
+            }
+
+            CALENDAR
+
+            start s
+
+            step s { do x(y: case.tier == "zz"); on e -> done }  # rflow: ignore[RF104]
+
+            outcome done
+            """
+        ).replace("CALENDAR", CALENDAR),
+    )
+
+
+def test_one_line_steps_after_or_under_a_suppression_keep_their_line() -> None:
+    source = block(
+        """
+        workflow s4 version 1
+        start t
+        step t { on e1 -> done; on e1 -> s }  # rflow: ignore[RF206]
+        # rflow: ignore[RF402]
+        step s {due 1h;on e1 -> done}
+        outcome done
+        """
+    )
+    assert lint_codes(source) == []
+    same_lint(
+        source,
+        block(
+            """
+            workflow s4 version 1
+
+            start t
+
+            step t { on e1 -> done; on e1 -> s }  # rflow: ignore[RF206]
+
+            # rflow: ignore[RF402]
+            step s { due 1h; on e1 -> done }
+
+            outcome done
+            """
+        ),
+    )
+
+
+def test_one_line_blocks_under_a_suppression_take_the_canonical_one_line_form() -> None:
+    source = (
+        "case {client:text;tier:enum(a,b); arr: money(USD)}  # rflow: ignore[RF105]\n"
+        "event e { a: number; b: text; c: bool }  # rflow: ignore[RF105]\n"
+        "step s { on e -> s; wait 1h; due 2h in c; on timeout -> s }  # rflow: ignore[RF202]\n"
+    )
+    assert body(source) == (
+        "case { client: text; tier: enum(a, b); arr: money(USD) }  # rflow: ignore[RF105]\n\n"
+        "event e { a: number; b: text; c: bool }  # rflow: ignore[RF105]\n\n"
+        "step s { wait 1h; due 2h in c; on e -> s; on timeout -> s }  # rflow: ignore[RF202]\n"
+    )
+    long = "do notify(" + ", ".join(f"argument_{i}: case.field_{i}" for i in range(6)) + ")"
+    source = f"step s {{ {long}; -> s }}  # rflow: ignore[RF202]\n"
+    assert body(source) == source
+
+
+def test_items_and_declarations_sharing_a_suppressed_line_stay_on_it() -> None:
+    source = "case {\n  client: text; tier: enum(a, b)  # rflow: ignore[RF002]\n  arr: number\n}\n"
+    assert body(source) == source
+    source = "start s; outcome done  # rflow: ignore[RF202]\n"
+    assert body(source) == source
+    assert body("start s; outcome done  # note\n") == "start s\n\noutcome done  # note\n"
+
+
+def test_statements_between_those_of_a_suppressed_line_join_it() -> None:
+    """A step keeps the table order: the `do` between the line's `do` and `->` joins the
+    line; if it cannot (it has a comment), the line is split as it would be without."""
+    source = "step s {\n  do a; -> s  # rflow: ignore[RF206]\n  do b\n}\n"
+    assert body(source) == "step s {\n  do a; do b; -> s  # rflow: ignore[RF206]\n}\n"
+    source = "step s {\n  do a; -> s  # rflow: ignore[RF206]\n  do b  # mine\n}\n"
+    assert body(source) == "step s {\n  do a\n  do b  # mine\n  -> s  # rflow: ignore[RF206]\n}\n"
+
+
+def one_line_variants(text: str) -> list[str]:
+    """The file with its comment-free blocks written on one line with a suppression at the
+    end; with a suppression standing alone before them; with the first two lines of each
+    joined by `;` under a suppression; and the same with those two swapped."""
+    lines = text.split("\n")
+    spans: list[tuple[int, int]] = []
+    for decl in parse(text).declarations:
+        first = text.count("\n", 0, decl.span.start)
+        last = text.count("\n", 0, decl.span.end)
+        inner = lines[first + 1 : last]
+        if (
+            last - first >= 3
+            and lines[first].endswith("{")
+            and lines[last] == "}"
+            and not any("#" in line for line in lines[first : last + 1])
+            and all(line.startswith("  ") and line[2] != " " for line in inner)
+        ):
+            spans.append((first, last))
+    assert spans
+    variants: list[list[str]] = [[], [], [], []]
+    at = 0
+    for first, last in spans:
+        for variant in variants:
+            variant.extend(lines[at:first])
+        inner = [line.strip() for line in lines[first + 1 : last]]
+        one = f"{lines[first]} {'; '.join(inner)} }}"
+        variants[0].append(f"{one}  # rflow: ignore[RF402]")
+        variants[1].extend(["# rflow: ignore[RF402]", one])
+        for variant, pair in ((variants[2], inner[:2]), (variants[3], inner[1::-1])):
+            variant.extend([lines[first], f"  {'; '.join(pair)}  # rflow: ignore[RF206]"])
+            variant.extend(lines[first + 3 : last + 1])
+        at = last + 1
+    for variant in variants:
+        variant.extend(lines[at:])
+    return ["\n".join(variant) for variant in variants]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_suppressed_lines_of_the_shipped_workflows_stay_whole(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for index, variant in enumerate(one_line_variants(text)):
+        result = fmt(variant)
+        if index < 3:
+            assert result == variant
+        assert parse(result) == canonical(parse(variant))
+        assert lint_codes(result) == lint_codes(variant)
 
 
 # ---- input forms and errors -----------------------------------------------------------------
