@@ -69,6 +69,14 @@ class _InCalendar:
 
 
 @attrs.frozen
+class _Count:
+    """The N of `up to N` as written (any signed number), before `every` checks it."""
+
+    value: Decimal
+    span: Span
+
+
+@attrs.frozen
 class _Tagged:
     """An optional clause (`when`, `cooldown`, `from`, `warn`...) before it is placed."""
 
@@ -557,17 +565,29 @@ class _Lower(lark.Transformer[Token, Any]):
         calendar = children[1].name if len(children) > 1 else None
         return n.Due(self._dur(children[0]), calendar, span=_meta_span(meta))
 
+    def every_count(self, meta: Any, children: list[Token]) -> _Count:
+        *sign, number = children
+        value = Decimal(str(number))
+        start = _tok_span(sign[0]).start if sign else _tok_span(number).start
+        return _Count(-value if sign else value, Span(start, _tok_span(number).end))
+
     def every(self, meta: Any, children: list[Any]) -> n.Every:
-        tokens, others = _split(children)
-        count = tokens[-1]
-        if int(count) < 1:
-            self._error("RF002", _tok_span(count), "'up to' needs a count of at least 1")
-        calendar = others[1].name if len(others) > 1 else None
+        duration, *rest = children
+        count: _Count = rest.pop()
+        if count.value != count.value.to_integral_value():
+            self._error(
+                "RF002",
+                count.span,
+                "'up to' counts repetitions: give a whole number of at least 1",
+            )
+        elif count.value < 1:
+            self._error("RF002", count.span, "'up to' needs a count of at least 1")
+        calendar = rest[0].name if rest else None
         return n.Every(
-            self._dur(others[0]),
+            self._dur(duration),
             calendar,
-            int(count),
-            count_span=_tok_span(count),
+            int(count.value),
+            count_span=count.span,
             span=_meta_span(meta),
         )
 

@@ -190,6 +190,29 @@ def test_rf002_counts_are_checked_by_lowering() -> None:
     assert [where(d) for d in found] == [inside(text, "per case 0", "0"), inside(text, "to 0", "0")]
 
 
+@pytest.mark.parametrize(
+    ("count", "message"),
+    [
+        ("1.5", "'up to' counts repetitions: give a whole number of at least 1"),
+        ("0.5", "'up to' counts repetitions: give a whole number of at least 1"),
+        ("-1", "'up to' needs a count of at least 1"),
+        ("-2.5", "'up to' counts repetitions: give a whole number of at least 1"),
+        ("0", "'up to' needs a count of at least 1"),
+    ],
+)
+def test_rf002_up_to_needs_a_whole_number_of_at_least_1(count: str, message: str) -> None:
+    text = step(f"every 1h up to {count}")
+    assert codes(text) == ["RF002"]  # not a syntax error, and the only finding
+    diag = one(text, "RF002")
+    assert where(diag) == inside(text, f"to {count}", count)
+    assert diag.message == message
+
+
+def test_up_to_accepts_a_whole_number_written_with_decimals() -> None:
+    # like `limit grants per case 2.0`: the value is a whole number
+    assert_clean(step("every 1h up to 2.0"))
+
+
 def test_calendar_durations_silent_when_valid() -> None:
     assert_clean(
         step(
