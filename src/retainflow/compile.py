@@ -617,6 +617,44 @@ def compile_workflow(ast: n.Workflow, source: SourceFile) -> Workflow:
     return _Compiler(ast, source).build(path)
 
 
+def constant_value(expr: n.Expr, consts: Mapping[str, Any]) -> tuple[bool, Any]:
+    """`(True, value)` when `expr` is a constant expression (it reads no case, event or
+    offer data, `trigger`, `elapsed` or `now`: `20 USD + 30 USD`, `10% of cap`), compiled
+    as the engine compiles it; `(False, None)` otherwise, also when it cannot be compiled
+    (an unknown constant, money of two currencies). For the checks, which see workflows
+    that may not check."""
+    try:
+        compiled = compile_expr(expr, consts)
+    except (ExprError, ArithmeticError, ValueError, SyntaxError, RecursionError):
+        return False, None
+    return (True, compiled.value) if compiled.constant else (False, None)
+
+
+def constant_values(ast: n.Workflow) -> dict[str, Any]:
+    """The value of each constant declared by a constant expression (`constant_value`),
+    by name, following references in any order; the first declaration of a name wins,
+    and a constant in a cycle or not constant is left out."""
+    decls: dict[str, n.Const] = {}
+    for const in ast.of(n.Const):
+        decls.setdefault(const.name.text, const)
+    values: dict[str, Any] = {}
+    visiting: set[str] = set()
+
+    def resolve(name: str) -> None:
+        if name in values or name in visiting or name not in decls:
+            return
+        visiting.add(name)
+        for ref in _const_refs(decls[name].value):
+            resolve(ref)
+        known, value = constant_value(decls[name].value, values)
+        if known:
+            values[name] = value
+
+    for name in decls:
+        resolve(name)
+    return values
+
+
 def compile_text(text: str, path: str = "<text>") -> Workflow:
     """Analyze and compile in one go; raises `retainflow.CompileError` on errors."""
     from retainflow.api import load_source  # the API owns the error type

@@ -1558,9 +1558,10 @@ _ROWS = (
     ),
     _explanation(
         "RF405",
-        """A duration is zero or negative: a literal such as `0d`, or a constant such as
-        `-1d` used where a duration is expected (`wait`, `due`, `every`, `cooldown`, `over`,
-        an SLA or its `warn`).""",
+        """A duration is zero or negative where a duration is expected (`wait`, `due`,
+        `every`, `cooldown`, `over`, an SLA or its `warn`): a literal such as `0d`, or a
+        constant such as `-1d`. Durations inside expressions (`elapsed > 0d`,
+        `case.renewal + -30d`) are values and may be zero or negative.""",
         """A zero `wait` or `due` fires at once and a zero `every` repeats its actions at the
         same instant; what was meant (no wait, no deadline) is better said by leaving the
         statement out.""",

@@ -57,6 +57,7 @@ INDENT = "  "
 _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _OF, _UNARY, _ATOM = range(1, 10)
 
 _NUMBER_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
+_COUNT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # `up to N` as written, also when it is RF002
 _MONEY_RE = re.compile(r"[0-9]+(\.[0-9]+)?[ \t]+[A-Z]{3}")
 _PERCENT_RE = re.compile(r"[0-9]+(\.[0-9]+)?%")
 _DURATION_RE = re.compile(r"[0-9]+[smhdw]")
@@ -731,7 +732,8 @@ class _Printer:
                 f"{word} {self.timing(stmt.duration, stmt.calendar)}", indent, comments
             )
         if isinstance(stmt, n.Every):
-            text = f"every {self.timing(stmt.duration, stmt.calendar)} up to {stmt.count}"
+            count = self.source(stmt.count_span, _COUNT_RE) or str(stmt.count)
+            text = f"every {self.timing(stmt.duration, stmt.calendar)} up to {count}"
             return self.simple(text, indent, comments)
         if isinstance(stmt, n.Do):
             return self.do(stmt, indent, comments)

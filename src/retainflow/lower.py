@@ -69,6 +69,14 @@ class _InCalendar:
 
 
 @attrs.frozen
+class _Count:
+    """The N of `up to N` as written (any signed number), before `every` checks it."""
+
+    value: Decimal
+    span: Span
+
+
+@attrs.frozen
 class _Tagged:
     """An optional clause (`when`, `cooldown`, `from`, `warn`...) before it is placed."""
 
@@ -182,12 +190,20 @@ class _Lower(lark.Transformer[Token, Any]):
     def duration(self, meta: Any, children: list[Token]) -> n.DurationLit:
         token = children[0]
         value = Duration(int(str(token)[:-1]), str(token)[-1])
-        span = _tok_span(token)
-        if value.amount == 0:
+        return n.DurationLit(value, span=_tok_span(token))
+
+    def _dur(self, ref: Any) -> Any:
+        """A DUR (wait, due, every, cooldown, over, an SLA and its warn): a zero literal is
+        RF405 here. A duration inside an expression is a value, never RF405; constants are
+        checked at their use (`checks.timing`)."""
+        if isinstance(ref, n.DurationLit) and ref.value.amount == 0:
             self._error(
-                "RF405", span, f"the duration {token} is zero", label="a duration must be positive"
+                "RF405",
+                ref.span,
+                f"the duration {ref.value} is zero",
+                label="a duration must be positive",
             )
-        return n.DurationLit(value, span=span)
+        return ref
 
     def bad_duration(self, meta: Any, children: list[Token]) -> n.DurationLit:
         token = children[0]
@@ -387,7 +403,7 @@ class _Lower(lark.Transformer[Token, Any]):
         return _Tagged("when", children[0])
 
     def cooldown(self, meta: Any, children: list[Any]) -> _Tagged:
-        return _Tagged("cooldown", children[0])
+        return _Tagged("cooldown", self._dur(children[0]))
 
     def _trigger(self, mode: str, meta: Any, children: list[Any]) -> n.Trigger:
         tokens, others = _split(children)
@@ -424,7 +440,7 @@ class _Lower(lark.Transformer[Token, Any]):
         return name
 
     def over(self, meta: Any, children: list[Any]) -> _Tagged:
-        return _Tagged("over", children[0])
+        return _Tagged("over", self._dur(children[0]))
 
     def limit(self, meta: Any, children: list[Any]) -> n.Limit:
         kind_token, scope, amount, *rest = children
@@ -469,7 +485,7 @@ class _Lower(lark.Transformer[Token, Any]):
         return _Tagged("from", self._name(children[0]))
 
     def sla_warn(self, meta: Any, children: list[Any]) -> _Tagged:
-        return _Tagged("warn", children[0])
+        return _Tagged("warn", self._dur(children[0]))
 
     def sla_pause(self, meta: Any, children: list[Token]) -> _Tagged:
         return _Tagged("pause", tuple(self._name(t) for t in children))
@@ -482,7 +498,7 @@ class _Lower(lark.Transformer[Token, Any]):
         name = self._defined(tokens[0], "an SLA")
         until = self._name(tokens[1])
         parts = _Parts(others)
-        duration = parts.take((n.DurationLit, n.ConstRef))
+        duration = self._dur(parts.take((n.DurationLit, n.ConstRef)))
         calendar = parts.take(_InCalendar)
         tagged = {item.tag: item.value for item in parts.items if isinstance(item, _Tagged)}
         return n.Sla(
@@ -543,20 +559,36 @@ class _Lower(lark.Transformer[Token, Any]):
 
     def wait(self, meta: Any, children: list[Any]) -> n.Wait:
         calendar = children[1].name if len(children) > 1 else None
-        return n.Wait(children[0], calendar, span=_meta_span(meta))
+        return n.Wait(self._dur(children[0]), calendar, span=_meta_span(meta))
 
     def due(self, meta: Any, children: list[Any]) -> n.Due:
         calendar = children[1].name if len(children) > 1 else None
-        return n.Due(children[0], calendar, span=_meta_span(meta))
+        return n.Due(self._dur(children[0]), calendar, span=_meta_span(meta))
+
+    def every_count(self, meta: Any, children: list[Token]) -> _Count:
+        *sign, number = children
+        value = Decimal(str(number))
+        start = _tok_span(sign[0]).start if sign else _tok_span(number).start
+        return _Count(-value if sign else value, Span(start, _tok_span(number).end))
 
     def every(self, meta: Any, children: list[Any]) -> n.Every:
-        tokens, others = _split(children)
-        count = tokens[-1]
-        if int(count) < 1:
-            self._error("RF002", _tok_span(count), "'up to' needs a count of at least 1")
-        calendar = others[1].name if len(others) > 1 else None
+        duration, *rest = children
+        count: _Count = rest.pop()
+        if count.value != count.value.to_integral_value():
+            self._error(
+                "RF002",
+                count.span,
+                "'up to' counts repetitions: give a whole number of at least 1",
+            )
+        elif count.value < 1:
+            self._error("RF002", count.span, "'up to' needs a count of at least 1")
+        calendar = rest[0].name if rest else None
         return n.Every(
-            others[0], calendar, int(count), count_span=_tok_span(count), span=_meta_span(meta)
+            self._dur(duration),
+            calendar,
+            int(count.value),
+            count_span=count.span,
+            span=_meta_span(meta),
         )
 
     def arg(self, meta: Any, children: list[Any]) -> n.Arg:

@@ -75,6 +75,58 @@ def test_instant_loop_one_diagnostic_at_first_transition() -> None:
     assert "a -> b -> c -> a" in found[0][3]
 
 
+def test_instant_loops_one_diagnostic_per_elementary_cycle() -> None:
+    text = (
+        "workflow w version 1\ncase { vip: bool\n  csat: number }\nstart a\n"
+        "step a { when case.vip -> b\n  when case.csat > 3 -> c\n  -> done }\n"
+        "step b { -> a }\n"
+        "step c { -> a }\n"
+        "outcome done\n"
+    )
+    found = [d for d in run(text) if d[0] == "RF205"]
+    assert [(c, line, col) for c, line, col, _ in found] == [("RF205", 5, 10), ("RF205", 6, 3)]
+    assert found[0][3].endswith(": a -> b -> a")
+    assert found[1][3].endswith(": a -> c -> a")
+
+
+def test_instant_loop_named_from_its_first_transition_in_source_order() -> None:
+    # the cycle's earliest transition is b's, so the loop is named from b
+    text = (
+        "workflow w version 1\nstart a\n"
+        "step b { -> c }\n"
+        "step a { -> b }\n"
+        "step c { when case.x -> a\n  -> done }\n"
+        "outcome done\n"
+    )
+    found = [d for d in run(text) if d[0] == "RF205"]
+    assert [(c, line, col) for c, line, col, _ in found] == [("RF205", 3, 10)]
+    assert found[0][3].endswith(": b -> c -> a -> b")
+
+
+def test_instant_self_loop() -> None:
+    text = "workflow w version 1\nstart a\nstep a { when case.x -> a\n  -> done }\noutcome done\n"
+    found = run(text)
+    assert [(c, line, col) for c, line, col, _ in found] == [("RF205", 3, 10)]
+    assert found[0][3].endswith(": a -> a")
+
+
+def test_instant_loops_are_bounded() -> None:
+    # 9 steps each going to every other: far more than 100 elementary cycles
+    names = [f"s{i}" for i in range(9)]
+    steps = "".join(
+        "step "
+        + name
+        + " {\n"
+        + "".join(f"  when case.x -> {other}\n" for other in names if other != name)
+        + "  -> done\n}\n"
+        for name in names
+    )
+    text = f"workflow w version 1\nstart s0\n{steps}outcome done\n"
+    found = [d for d in run(text) if d[0] == "RF205"]
+    assert len(found) == 101
+    assert sum("only the first 100 are reported" in d[3] for d in found) == 1
+
+
 def test_a_wait_breaks_the_loop() -> None:
     text = (
         "workflow w version 1\nstart a\n"

@@ -57,3 +57,43 @@ def test_offer_within_or_depending_on_the_case_is_fine() -> None:
     assert diagnose("limit credit per case 500 USD", "offer credit 500 USD") == []
     assert diagnose("limit credit per case 500 USD", "offer credit 10% of case.arr") == []
     assert diagnose("limit credit per client 50 USD", "offer credit 500 USD") == []
+
+
+def test_constant_expressions_are_constant_offers_and_limits() -> None:
+    [(code, line, column, message)] = diagnose(
+        "limit credit per case 20 USD + 30 USD", "offer credit 50 USD + 50 USD"
+    )
+    assert (code, line, column) == ("RF502", 7, 3)
+    assert "100.00 USD is above the per-case limit of 50.00 USD" in message
+
+
+def test_constants_holding_constant_expressions() -> None:
+    found = diagnose(
+        "const cap = 20 USD + 30 USD\nconst big = 10% of 1000 USD\nlimit credit per case cap",
+        "offer credit big",
+    )
+    assert [(code, line, column) for code, line, column, _ in found] == [("RF502", 9, 3)]
+    assert "100.00 USD is above the per-case limit of 50.00 USD" in found[0][3]
+
+
+def test_percent_of_a_constant_offer() -> None:
+    [(code, _, _, message)] = diagnose(
+        "limit credit per case 90 USD", "offer credit 10% of 1000 USD"
+    )
+    assert code == "RF502"
+    assert "100.00 USD is above the per-case limit of 90.00 USD" in message
+
+
+def test_expressions_reading_case_data_stay_non_constant() -> None:
+    assert diagnose("limit credit per case 1 USD", "offer credit 10% of case.arr + 5 USD") == []
+    assert diagnose("limit credit per case 5% of case.arr + 1 USD", "offer credit 900 USD") == []
+    assert (
+        diagnose(
+            "const cap = 1 USD\nlimit credit per case cap", "offer credit cap + 10% of case.arr"
+        )
+        == []
+    )
+
+
+def test_constant_expressions_within_the_limit_are_fine() -> None:
+    assert diagnose("limit credit per case 20 USD + 30 USD", "offer credit 25 USD * 2") == []

@@ -86,6 +86,50 @@ def test_rf405_silent_on_positive_constants() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("statement", "extra", "literal"),
+    [
+        ("wait 0h", "", "wait 0h"),
+        ("due 0m\n  on timeout -> done", "", "due 0m"),
+        ("every 0h up to 2", "", "every 0h"),
+        ("", "trigger t when case.vip cooldown 0d\n", "cooldown 0d"),
+        ("offer credit 1 USD", "limit credit per client 5 USD over 0d\n", "over 0d"),
+        ("", "sla x 0h until done\n", "sla x 0h"),
+        ("", "sla x 1d until done warn 0h before\n", "warn 0h"),
+    ],
+)
+def test_rf405_zero_literal_in_every_dur_position(statement: str, extra: str, literal: str) -> None:
+    text = step(statement, extra=extra)
+    diag = one(text, "RF405")
+    assert where(diag) == inside(text, literal, literal.split()[-1])
+    assert diag.message == f"the duration {literal.split()[-1]} is zero"
+
+
+@pytest.mark.parametrize(
+    ("statement", "extra"),
+    [
+        ("when elapsed > 0d -> done", ""),
+        ("when elapsed > -1d -> done", ""),
+        ("on ping when elapsed > 0d -> done", ""),
+        ("do notify(within: 0d)", ""),
+        ("do notify(within: -1d)", ""),
+        ("", "trigger t at case.renewal + -30d\n"),
+        ("", "trigger t at case.renewal + 0d when elapsed > 0s\n"),
+        ("", "const lead = 0d\ntrigger t at case.renewal - lead\n"),
+        ("", "const back = -30d\ntrigger t at case.renewal + back\n"),
+    ],
+)
+def test_rf405_never_for_durations_in_expressions(statement: str, extra: str) -> None:
+    assert "RF405" not in codes(step(statement, extra=extra))
+
+
+def test_rf405_a_zero_literal_constant_is_reported_at_its_use_in_a_dur() -> None:
+    text = step("wait z\n  when elapsed > z -> done", extra="const z = 0d\n")
+    diag = one(text, "RF405")
+    assert where(diag) == inside(text, "wait z", "z")
+    assert diag.message == "constant 'z' is 0s, but `wait` must be positive"
+
+
 # ---- RF406 warn-too-early -------------------------------------------------------------------
 
 
@@ -144,6 +188,29 @@ def test_rf002_counts_are_checked_by_lowering() -> None:
     text = step("every 1h up to 0", extra="limit grants per case 0\n")
     found = only(text, "RF002")
     assert [where(d) for d in found] == [inside(text, "per case 0", "0"), inside(text, "to 0", "0")]
+
+
+@pytest.mark.parametrize(
+    ("count", "message"),
+    [
+        ("1.5", "'up to' counts repetitions: give a whole number of at least 1"),
+        ("0.5", "'up to' counts repetitions: give a whole number of at least 1"),
+        ("-1", "'up to' needs a count of at least 1"),
+        ("-2.5", "'up to' counts repetitions: give a whole number of at least 1"),
+        ("0", "'up to' needs a count of at least 1"),
+    ],
+)
+def test_rf002_up_to_needs_a_whole_number_of_at_least_1(count: str, message: str) -> None:
+    text = step(f"every 1h up to {count}")
+    assert codes(text) == ["RF002"]  # not a syntax error, and the only finding
+    diag = one(text, "RF002")
+    assert where(diag) == inside(text, f"to {count}", count)
+    assert diag.message == message
+
+
+def test_up_to_accepts_a_whole_number_written_with_decimals() -> None:
+    # like `limit grants per case 2.0`: the value is a whole number
+    assert_clean(step("every 1h up to 2.0"))
 
 
 def test_calendar_durations_silent_when_valid() -> None:

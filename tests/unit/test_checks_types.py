@@ -97,11 +97,46 @@ def test_rf104_through_constants() -> None:
         extra='const premium = ["gold", "platnum"]\nconst top = "diamond"\n',
     )
     found = only(text, "RF104")
-    assert [where(d) for d in found] == [
-        inside(text, "premium or", "premium"),
-        inside(text, "top -> done", "top"),
+    # at the literal in the declaration, with the use as related location
+    assert [(where(d), d.related) for d in found] == [
+        (at(text, '"platnum"'), (inside(text, "premium or", "premium")[:2],)),
+        (at(text, '"diamond"'), (inside(text, "top -> done", "top")[:2],)),
     ]
-    assert found[1].message.startswith("\"diamond\" (the value of constant 'top')")
+    assert found[0].message == (
+        "\"platnum\" (an item of constant 'premium') is not a value of `case.tier`, which the "
+        "constant is compared with"
+    )
+    assert found[1].message == (
+        "\"diamond\" (the value of constant 'top') is not a value of `case.tier`, which the "
+        "constant is compared with"
+    )
+
+
+def test_rf104_a_constant_is_reported_at_its_literal_once_per_comparison() -> None:
+    text = step(
+        "when case.tier == t -> done\n  when case.tier != alias -> done",
+        extra='const t = "gld"\nconst alias = t\n',
+    )
+    found = only(text, "RF104")
+    assert [where(d) for d in found] == [at(text, '"gld"')] * 2
+    # each comparison has its own use as related location: never a bare duplicate
+    assert [d.related for d in found] == [
+        (inside(text, "== t", "t")[:2],),
+        (inside(text, "!= alias", "alias")[:2],),
+    ]
+    assert [d.suggestion for d in found] == ["gold", "gold"]
+    assert "constant 'alias'" in found[1].message
+
+
+def test_rf104_a_constant_passed_to_an_enum_parameter() -> None:
+    text = step(
+        "do page(level: lvl)",
+        extra='action page { level: enum(low, high) }\nconst lvl = "hgh"\n',
+    )
+    diag = one(text, "RF104")
+    assert where(diag) == at(text, '"hgh"')
+    assert diag.related == (inside(text, "level: lvl", "lvl")[:2],)
+    assert diag.message.endswith("which the constant is passed to")
 
 
 def test_rf104_offer_status_and_action_parameters() -> None:

@@ -361,6 +361,13 @@ def test_wrong_calendar_literals_are_kept_as_written() -> None:
     assert body(source) == source
 
 
+@pytest.mark.parametrize("count", ["3", "1.5", "-1", "0", "2.0"])
+def test_every_counts_are_kept_as_written(count: str) -> None:
+    # a count that is RF002 (`up to 1.5`) must not be rewritten into a valid one
+    source = f"step s {{\n  every 1h up to {count}\n  -> done\n}}\n"
+    assert body(source) == source
+
+
 def test_money_gets_one_space_before_its_currency() -> None:
     assert expr_text("1200.50 \t  EUR") == "1200.50 EUR"
 

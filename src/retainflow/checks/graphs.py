@@ -8,6 +8,7 @@ without `start` or without an outcome (RF201/RF207 say what is wrong there).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +17,8 @@ import networkx as nx
 from retainflow import nodes as n
 from retainflow.checks.conditions import GuardAnalyzer
 from retainflow.diagnostics import Diagnostic
-from retainflow.graph import build_graph, ordered_edges
+from retainflow.graph import all_edges_in_order, build_graph, nodes_in_order, ordered_edges
+from retainflow.source import Span
 
 _ENDS = ("outcome", "undefined")
 
@@ -94,10 +96,19 @@ def check_graph(workflow: n.Workflow, graph: nx.MultiDiGraph | None = None) -> l
     return found
 
 
+# At most this many RF205 diagnostics per workflow: the elementary cycles of a dense graph
+# of immediate transitions grow exponentially, and lint must not hang on them.
+MAX_INSTANT_LOOPS = 100
+
+
 def _instant_loops(graph: nx.MultiDiGraph) -> list[Diagnostic]:
-    """RF205: one diagnostic per cycle of immediate transitions through steps without wait."""
+    """RF205: one diagnostic per elementary cycle of immediate transitions through steps
+    without `wait`, at the cycle's first immediate transition in source order, naming its
+    steps from that transition's step (at most `MAX_INSTANT_LOOPS`, then one saying more
+    exist)."""
     instant = nx.DiGraph()
-    for source, target, data in graph.edges(data=True):
+    instant.add_nodes_from(nodes_in_order(graph))  # a deterministic enumeration order
+    for source, target, data in all_edges_in_order(graph):
         if data["kind"] != "immediate":
             continue
         if graph.nodes[source]["has_wait"] or graph.nodes[target].get("kind") != "step":
@@ -107,31 +118,43 @@ def _instant_loops(graph: nx.MultiDiGraph) -> list[Diagnostic]:
         previous = instant.get_edge_data(source, target)
         if previous is None or data["span"].start < previous["span"].start:
             instant.add_edge(source, target, span=data["span"])
+    cycles = list(itertools.islice(nx.simple_cycles(instant), MAX_INSTANT_LOOPS + 1))
     found = []
-    for component in nx.strongly_connected_components(instant):
-        members = set(component)
-        if len(members) == 1:
-            (only,) = members
-            if not instant.has_edge(only, only):
-                continue
-        inner = [
-            data["span"]
-            for source, target, data in instant.edges(data=True)
-            if source in members and target in members
-        ]
-        first = min(inner, key=lambda span: span.start)
-        order = sorted(members, key=lambda step: graph.nodes[step]["order"])
-        cycle = " -> ".join([*order, order[0]])
+    for cycle in cycles[:MAX_INSTANT_LOOPS]:
+        first, steps = _first_transition(instant, cycle)
+        path = " -> ".join([*steps, steps[0]])
         found.append(
             Diagnostic(
                 "RF205",
                 first,
-                f"these immediate transitions loop without waiting: {cycle}",
+                f"these immediate transitions loop without waiting: {path}",
                 label="a case would run around this loop at once: add a `wait`, an event "
                 "or a guard that changes",
             )
         )
+    if len(cycles) > MAX_INSTANT_LOOPS:
+        first, _ = _first_transition(instant, cycles[MAX_INSTANT_LOOPS])
+        found.append(
+            Diagnostic(
+                "RF205",
+                first,
+                f"more loops of immediate transitions pass here: only the first "
+                f"{MAX_INSTANT_LOOPS} are reported",
+                label="add `wait`s to the steps of these loops, then lint again",
+            )
+        )
     return found
+
+
+def _first_transition(instant: nx.DiGraph, cycle: list[str]) -> tuple[Span, list[str]]:
+    """The span of a cycle's earliest-in-source edge, and the cycle's steps starting from
+    that edge's step."""
+    spans = [
+        instant.edges[step, cycle[(index + 1) % len(cycle)]]["span"]
+        for index, step in enumerate(cycle)
+    ]
+    index = min(range(len(cycle)), key=lambda i: spans[i].start)
+    return spans[index], cycle[index:] + cycle[:index]
 
 
 # ---- RF206 shadowed transitions --------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 RF501: an `offer` whose kind no money limit covers (`compensation` covers every kind;
 `grants` limits count offers, they do not cap money). RF502: an offer of constant amount
-above a constant per-case money limit that covers it, so it can only ever be capped.
+above a constant per-case money limit that covers it, so it can only ever be capped;
+constant amounts are constant expressions (`20 USD + 30 USD`, `10% of cap`), evaluated
+by `compile.constant_value` as the engine evaluates them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from retainflow import nodes as n
-from retainflow.checks.conditions import literal_constants
+from retainflow.compile import constant_value, constant_values
 from retainflow.diagnostics import Diagnostic
 from retainflow.values import Money
 
@@ -21,18 +23,18 @@ def _covers(limit: n.Limit, kind: str) -> bool:
 
 
 def constant_money(expr: n.Expr, constants: Mapping[str, Any]) -> Money | None:
-    """The amount of a money literal or of a constant holding one."""
-    if isinstance(expr, n.MoneyLit):
-        return expr.value
-    if isinstance(expr, n.ConstRef):
-        value = constants.get(expr.name.text)
-        return value if isinstance(value, Money) else None
-    return None
+    """The amount of a constant money expression: a literal, a constant, or arithmetic of
+    them (`20 USD + 30 USD`, `10% of cap`), evaluated as the engine does; None for one
+    that reads case, event or offer data, or whose currency is unknown."""
+    known, value = constant_value(expr, constants)
+    if not known or not isinstance(value, Money) or value.currency == "XXX":
+        return None
+    return value
 
 
 def check_offers(workflow: n.Workflow) -> list[Diagnostic]:
     limits = workflow.of(n.Limit)
-    constants = literal_constants(workflow)
+    constants = constant_values(workflow)
     found: list[Diagnostic] = []
     for step in workflow.steps:
         for offer in step.statements(n.Offer):

@@ -48,8 +48,9 @@ def check_timeouts(ctx: CheckContext) -> list[Diagnostic]:
 
 
 def check_durations(ctx: CheckContext) -> list[Diagnostic]:
-    """RF405 for DURs given by constants that are zero or negative (lowering reports zero
-    literals); RF301 for a DUR constant that is not a duration."""
+    """RF405 for DURs given by constants that are zero or negative, at the use (lowering
+    reports zero literals in DURs; a duration in an expression, a constant's included, is
+    a value and never RF405); RF301 for a DUR constant that is not a duration."""
     found: list[Diagnostic] = []
     for site in ctx.durations:
         ref = site.ref
@@ -71,8 +72,6 @@ def check_durations(ctx: CheckContext) -> list[Diagnostic]:
         value = duration_value(ref, ctx)
         if value is None or value.seconds > 0:
             continue
-        if _zero_literal(ctx.consts[name].value):
-            continue  # lowering reported the literal itself
         shown = str(value)
         found.append(
             Diagnostic(
@@ -83,10 +82,6 @@ def check_durations(ctx: CheckContext) -> list[Diagnostic]:
             )
         )
     return found
-
-
-def _zero_literal(expr: n.Expr) -> bool:
-    return isinstance(expr, n.DurationLit) and expr.value.amount == 0
 
 
 def check_calendar_units(ctx: CheckContext) -> list[Diagnostic]:

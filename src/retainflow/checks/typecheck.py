@@ -29,7 +29,7 @@ from retainflow.checks.context import (
     measure,
     suggest,
 )
-from retainflow.diagnostics import Diagnostic
+from retainflow.diagnostics import Diagnostic, Related
 from retainflow.source import Span
 from retainflow.types import (
     ANY,
@@ -472,27 +472,75 @@ class Typer:
     def quoted(self, expr: n.Expr) -> str:
         return f"`{self.text(expr)}`"
 
-    def enum_values(self, enum: Type, target: str, other: n.Expr, membership: bool = False) -> None:
+    def enum_values(
+        self,
+        enum: Type,
+        target: str,
+        other: n.Expr,
+        membership: bool = False,
+        verb: str = "compared with",
+    ) -> None:
         """RF104 for every string literal (or constant string) on `other` that is not a
-        member of `enum` (`target` says whose values they are); with `membership`,
-        `other` is a list of candidates."""
+        member of `enum` (`target` says whose values they are, `verb` how `other` meets
+        them); with `membership`, `other` is a list of candidates. A constant's value is
+        reported at its literal in the declaration, with the use as related location."""
         if membership and isinstance(other, n.ListExpr):
             for item in other.items:
-                self.enum_values(enum, target, item)
+                self.enum_values(enum, target, item, verb=verb)
             return
         if isinstance(other, n.String):
             if other.value not in enum.members:
                 self._not_member(enum, target, other.value, other.span, f'"{other.value}"')
             return
         if isinstance(other, n.ConstRef):
-            value = self.ctx.const_values.get(other.name.text)
+            name = other.name.text
+            value = self.ctx.const_values.get(name)
             values = value if membership and isinstance(value, tuple) else (value,)
             for candidate in values:
                 if isinstance(candidate, str) and candidate not in enum.members:
-                    shown = f"\"{candidate}\" (the value of constant '{other.name.text}')"
-                    self._not_member(enum, target, candidate, other.span, shown)
+                    const = self.ctx.consts.get(name)
+                    literal = None if const is None else self._literal(const.value, candidate)
+                    whose = "an item" if values is value else "the value"
+                    shown = f"\"{candidate}\" ({whose} of constant '{name}')"
+                    use = f"constant '{name}' is {verb} {target}"
+                    self._not_member(
+                        enum,
+                        target,
+                        candidate,
+                        literal or other.span,
+                        shown,
+                        f", which the constant is {verb}",
+                        (Related(other.span, use),) if literal else (),
+                    )
 
-    def _not_member(self, enum: Type, target: str, value: str, span: Span, shown: str) -> None:
+    def _literal(self, expr: n.Expr, value: str, depth: int = 0) -> Span | None:
+        """Where a constant's expression writes the string `value`: the literal itself, an
+        item of a literal list, or (through other constants) their literals."""
+        if depth > 64:
+            return None
+        if isinstance(expr, n.String):
+            return expr.span if expr.value == value else None
+        if isinstance(expr, n.ListExpr):
+            for item in expr.items:
+                span = self._literal(item, value, depth + 1)
+                if span is not None:
+                    return span
+            return None
+        if isinstance(expr, n.ConstRef):
+            const = self.ctx.consts.get(expr.name.text)
+            return None if const is None else self._literal(const.value, value, depth + 1)
+        return None
+
+    def _not_member(
+        self,
+        enum: Type,
+        target: str,
+        value: str,
+        span: Span,
+        shown: str,
+        how: str = "",
+        related: tuple[Related, ...] = (),
+    ) -> None:
         suggestion = suggest(value, enum.members)
         label = (
             f"did you mean '{suggestion}'?"
@@ -503,9 +551,10 @@ class Typer:
             Diagnostic(
                 "RF104",
                 span,
-                f"{shown} is not a value of {target}",
+                f"{shown} is not a value of {target}{how}",
                 label=label,
                 suggestion=suggestion,
+                related=related,
             )
         )
 
@@ -600,7 +649,12 @@ class Typer:
         if whole.name == "list":
             element = whole.element or ANY
             if element.name == "enum":
-                self.enum_values(element, f"the items of {self.quoted(call.args[0])}", call.args[1])
+                self.enum_values(
+                    element,
+                    f"the items of {self.quoted(call.args[0])}",
+                    call.args[1],
+                    verb="looked for in",
+                )
             verdict = compat(part, element)
             if verdict != "ok":
                 self.report(
@@ -668,12 +722,14 @@ class Typer:
             )
             return
         if param.name == "enum":
-            self.enum_values(param, what, expr)
+            self.enum_values(param, what, expr, verb="passed to")
             if isinstance(expr, n.String):
                 return
         element = param.element
         if param.name == "list" and element is not None and element.name == "enum":
-            self.enum_values(element, f"the items of {what}", expr, membership=True)
+            self.enum_values(
+                element, f"the items of {what}", expr, membership=True, verb="passed to"
+            )
         verdict = compat(type_, param)
         if verdict == "currency":
             self.report(
