@@ -74,6 +74,7 @@ class _Count:
 
     value: Decimal
     span: Span
+    integer_literal: bool = True  # digits only, as written (`2.0` is not)
 
 
 @attrs.frozen
@@ -569,12 +570,14 @@ class _Lower(lark.Transformer[Token, Any]):
         *sign, number = children
         value = Decimal(str(number))
         start = _tok_span(sign[0]).start if sign else _tok_span(number).start
-        return _Count(-value if sign else value, Span(start, _tok_span(number).end))
+        return _Count(
+            -value if sign else value, Span(start, _tok_span(number).end), str(number).isdigit()
+        )
 
     def every(self, meta: Any, children: list[Any]) -> n.Every:
         duration, *rest = children
         count: _Count = rest.pop()
-        if count.value != count.value.to_integral_value():
+        if not count.integer_literal:  # language.md: "N is an integer literal" (not 2.0)
             self._error(
                 "RF002",
                 count.span,

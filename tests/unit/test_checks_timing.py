@@ -208,9 +208,12 @@ def test_rf002_up_to_needs_a_whole_number_of_at_least_1(count: str, message: str
     assert diag.message == message
 
 
-def test_up_to_accepts_a_whole_number_written_with_decimals() -> None:
-    # like `limit grants per case 2.0`: the value is a whole number
-    assert_clean(step("every 1h up to 2.0"))
+def test_up_to_takes_an_integer_literal_only() -> None:
+    # language.md: "N is an integer literal of at least 1 (RF002 otherwise)"
+    text = step("every 1h up to 2.0")
+    assert codes(text) == ["RF002"]
+    assert one(text, "RF002").message.startswith("'up to' counts repetitions")
+    assert_clean(step("every 1h up to 2"))
 
 
 def test_calendar_durations_silent_when_valid() -> None:
