@@ -89,18 +89,25 @@ def test_ledger_refuses_a_stale_view_and_applies_a_retried_commit_once(
 def test_sqlite_ledger_serializes_concurrent_commits(tmp_path: Path) -> None:
     path = str(tmp_path / "ledger.db")
     wins: list[str] = []
+    failures: list[BaseException] = []
+    together = threading.Barrier(8)
 
     def offer(case: str) -> None:
-        ledger = SQLiteLedger(path)  # one connection per "worker process"
-        grants = [grant_to_wire(_grant("acme", "200 USD", case))]
-        if ledger.sync(LedgerRequest(f"wf-{case}/1", {"acme": 0}, grants)).ok:
-            wins.append(case)
+        try:
+            together.wait()
+            ledger = SQLiteLedger(path)  # one connection per "worker process", opened at once
+            grants = [grant_to_wire(_grant("acme", "200 USD", case))]
+            if ledger.sync(LedgerRequest(f"wf-{case}/1", {"acme": 0}, grants)).ok:
+                wins.append(case)
+        except BaseException as error:  # a worker that dies must fail the test
+            failures.append(error)
 
     threads = [threading.Thread(target=offer, args=(f"C{i}",)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert failures == []
     assert len(wins) == 1
     assert [g.case for g in SQLiteLedger(path).grants("acme")] == wins
 

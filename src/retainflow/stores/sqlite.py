@@ -42,7 +42,6 @@ import os
 import sqlite3
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -65,6 +64,7 @@ from retainflow.stores.codec import (
     load_state,
     own_layouts,
 )
+from retainflow.stores.locking import is_busy, retry_while_busy
 from retainflow.values import Money, to_json_value
 
 if TYPE_CHECKING:
@@ -979,23 +979,17 @@ class SQLiteStore:
 
     def _retry(self, action: Callable[[], Any]) -> Any:
         """Run `action`, retrying while another connection holds a lock (SQLITE_BUSY)."""
-        deadline = time.monotonic() + self.busy_timeout
-        pause = 0.001
-        while True:
-            try:
-                return action()
-            except sqlite3.OperationalError as error:
-                text = str(error)
-                if "locked" not in text and "busy" not in text:
-                    raise
-                if time.monotonic() >= deadline:
-                    raise StoreBusy(
-                        f"{self.path}: another writer held the lock for more than "
-                        f"{self.busy_timeout:g}s"
-                    ) from None
-                self.stats["busy_retries"] += 1
-                time.sleep(pause)
-                pause = min(pause * 2, 0.05)
+        try:
+            return retry_while_busy(action, self.busy_timeout, self._count_retry)
+        except sqlite3.OperationalError as error:
+            if not is_busy(error):
+                raise
+            raise StoreBusy(
+                f"{self.path}: another writer held the lock for more than {self.busy_timeout:g}s"
+            ) from None
+
+    def _count_retry(self) -> None:
+        self.stats["busy_retries"] += 1
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         app_id, version = self._header(conn)

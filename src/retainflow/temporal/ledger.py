@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from retainflow.ledger import Grant
+from retainflow.stores.locking import retry_while_busy
 from retainflow.temporal.messages import LedgerReply, LedgerRequest
 from retainflow.values import Money
 
@@ -133,6 +134,9 @@ CREATE TABLE IF NOT EXISTS commits (key TEXT PRIMARY KEY);
 """
 
 
+_BUSY_SECONDS = 30.0  # how long a worker waits for another one holding the file's lock
+
+
 class SQLiteLedger:
     """The ledger in a SQLite file: every worker process of a host may share it.
 
@@ -144,15 +148,18 @@ class SQLiteLedger:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        db = self._connect()
+        retry_while_busy(lambda: db.executescript(_SCHEMA), _BUSY_SECONDS)
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            self._local.db = db
+            opened = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
+            # fails at once, busy timeout or not, while another connection opens the file
+            retry_while_busy(
+                lambda: opened.execute("PRAGMA journal_mode=WAL").fetchone(), _BUSY_SECONDS
+            )
+            self._local.db = db = opened
         return db
 
     def _read(self, db: sqlite3.Connection, client: str) -> list[Grant]:
