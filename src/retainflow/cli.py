@@ -812,6 +812,65 @@ def advance(store_path: str, now: str, output_format: str, out: str | None) -> N
         )
 
 
+# ---- worker -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("workflows", nargs=-1, metavar="WORKFLOW...")
+@click.option(
+    "--temporal",
+    "address",
+    default="127.0.0.1:7233",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="The Temporal server (frontend) address.",
+)
+@click.option("--task-queue", default="retainflow", show_default=True, help="The task queue.")
+@click.option("--namespace", default="default", show_default=True, help="The namespace.")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    default=None,
+    metavar="FILE",
+    help="A SQLite ledger file shared by every worker of the host (default: in memory, "
+    "for one worker only).",
+)
+@click.option(
+    "--actions",
+    default=None,
+    metavar="MODULE:ATTR",
+    help="Host action handlers: a mapping of action name to handler (or a callable returning one).",
+)
+@click.option("--log-level", default="INFO", show_default=True)
+def worker(
+    workflows: tuple[str, ...],
+    address: str,
+    task_queue: str,
+    namespace: str,
+    ledger_path: str | None,
+    actions: str | None,
+    log_level: str,
+) -> None:
+    """Run retainflow case workflows on a Temporal task queue until stopped (Ctrl-C).
+
+    WORKFLOW files are loaded and checked first (a case may also run a version the
+    client sends). Needs the extra: pip install 'retainflow[temporal]'. Exit 0 when
+    stopped; 2 for a workflow that does not load or a missing extra.
+    """
+    try:
+        from retainflow.temporal.worker import main as worker_main
+    except ImportError as error:
+        _err(f"the Temporal runtime needs the extra: pip install 'retainflow[temporal]' ({error})")
+        sys.exit(EXIT_USAGE)
+    argv = [*workflows, "--address", address, "--namespace", namespace]
+    argv += ["--task-queue", task_queue, "--log-level", log_level]
+    if ledger_path is not None:
+        argv += ["--ledger", ledger_path]
+    if actions is not None:
+        argv += ["--actions", actions]
+    sys.exit(worker_main(argv))
+
+
 # ---- report -----------------------------------------------------------------------------
 
 # The same as retainflow.report.GROUPINGS and FORMATS (kept here: the report package loads

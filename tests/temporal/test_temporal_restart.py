@@ -1,10 +1,11 @@
 """Durability on a real (local dev) server with a file database: waiting cases survive a
 restart of the worker and of the server.
 
-The worker runs as `python -m retainflow.temporal.worker` (the entry point services
-use). Case `slow` waits for a reply with a 1h due; case `fast` has a 5s due. The worker
-and then the server are stopped and started again on the same database; then `slow`
-gets its reply and `fast`'s timer fires, each taken up by the new worker.
+The worker runs as `retainflow worker --temporal ADDRESS` (the entry point services
+use; `python -m retainflow.temporal.worker` is the same). Case `slow` waits for a reply
+with a 1h due; case `fast` has a 5s due. The worker and then the server are stopped and
+started again on the same database; then `slow` gets its reply and `fast`'s timer fires,
+each taken up by the new worker.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def dev_server(binary: Path, db: Path, port: int) -> Iterator[str]:
 @contextlib.contextmanager
 def worker(address: str, flow: Path, ledger: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "retainflow.temporal.worker", "--address", address]
+    command = [sys.executable, "-m", "retainflow", "worker", "--temporal", address]
     command += ["--task-queue", "restart", "--ledger", str(ledger), str(flow)]
     with log.open("ab") as out:
         proc = subprocess.Popen(

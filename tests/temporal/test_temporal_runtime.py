@@ -188,3 +188,41 @@ def test_rejections_are_the_engines(test_server_path: Path) -> None:
             assert line is not None and line["status"] == "cancelled"
 
     run(scenario())
+
+
+def test_temporal_runtime_has_engines_calls_and_reads_the_workers_ledger(
+    test_server_path: Path,
+) -> None:
+    """Issue #8's client API: `TemporalRuntime(client, task_queue, workflows)` with
+    `submit`, `handle`, `get` and `ledger` (the ledger the workers grant through)."""
+    from retainflow.temporal import MemoryLedger, TemporalRuntime, create_worker
+    from tests.temporal.helpers import T0, offset_for, time_skipping
+
+    wf = followup()
+    engine = retainflow.Engine([wf])
+    engine.submit(CASE_A, at=hours(0))
+    engine.handle("A", {"type": "answered", "score": 1, "id": "a"}, at=hours(1))
+
+    async def scenario() -> tuple[Any, list[Any], str]:
+        ledger = MemoryLedger()
+        async with time_skipping(test_server_path) as env:
+            options = offset_for(T0, await env.get_current_time())
+            async with create_worker(env.client, "tr", ledger=ledger):
+                rt = TemporalRuntime(env.client, "tr", [wf], ledger=ledger, options=options)
+                await rt.submit(CASE_A, at=hours(0))
+                await rt.handle("A", {"type": "answered", "score": 1, "id": "a"}, at=hours(1))
+                line = await rt.get("A")
+                grants = await rt.ledger("acme")
+                without = TemporalRuntime(env.client, "tr", [wf], options=options)
+                with pytest.raises(ValueError, match="ledger=SQLiteLedger"):
+                    await without.ledger("acme")
+                return line, grants, rt.task_queue
+
+    line, grants, queue = run(scenario())
+    assert queue == "tr"
+    assert plain(line) == plain(engine.records("A")[-1])
+    assert (
+        [(g.case, str(g.amount)) for g in grants]
+        == [(g.case, str(g.amount)) for g in engine.ledger("acme")]
+        == [("A", "200.00 USD")]
+    )

@@ -29,6 +29,7 @@ _EXPORTS = {
     "ActionHandler": "retainflow.temporal.activities",
     "RetainflowActivities": "retainflow.temporal.activities",
     "RetainflowClient": "retainflow.temporal.client",
+    "TemporalRuntime": "retainflow.temporal.client",
     "connect": "retainflow.temporal.client",
     "with_converter": "retainflow.temporal.client",
     "workflow_id": "retainflow.temporal.client",
@@ -45,7 +46,13 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from retainflow.temporal.activities import ActionHandler, RetainflowActivities
-    from retainflow.temporal.client import RetainflowClient, connect, with_converter, workflow_id
+    from retainflow.temporal.client import (
+        RetainflowClient,
+        TemporalRuntime,
+        connect,
+        with_converter,
+        workflow_id,
+    )
     from retainflow.temporal.converter import DATA_CONVERTER
     from retainflow.temporal.ledger import LedgerBackend, MemoryLedger, SQLiteLedger
     from retainflow.temporal.messages import ActionRequest, RunOptions
@@ -63,6 +70,7 @@ __all__ = [
     "RetainflowClient",
     "RunOptions",
     "SQLiteLedger",
+    "TemporalRuntime",
     "connect",
     "create_worker",
     "sandbox_runner",

@@ -33,12 +33,14 @@ import temporalio.service
 
 from retainflow.api import EventRejected, UnknownCase
 from retainflow.compile import Workflow
+from retainflow.ledger import Grant
 from retainflow.runtime.data import DataError, case_id_of, validate_case
 from retainflow.temporal.converter import DATA_CONVERTER, RetainflowPayloadConverter
+from retainflow.temporal.ledger import LedgerBackend
 from retainflow.temporal.messages import WORKFLOW_TYPE, CaseInput, RunOptions, StartInput
 from retainflow.temporal.store import source_info
 
-__all__ = ["RetainflowClient", "connect", "with_converter", "workflow_id"]
+__all__ = ["RetainflowClient", "TemporalRuntime", "connect", "with_converter", "workflow_id"]
 
 
 async def connect(
@@ -350,3 +352,35 @@ class RetainflowClient:
         for wf in self._chosen(workflow):
             out.extend(await self._query(wf.name, case_id, "history"))
         return out
+
+
+class TemporalRuntime(RetainflowClient):
+    """`Engine`'s calls on Temporal, with the signature of issue #8:
+    `TemporalRuntime(client, task_queue, workflows, ledger=...)`, then `await submit`,
+    `handle`, `get`, `ledger` (and every other `RetainflowClient` call).
+
+    The ledger lives in the workers (their `LedgerBackend`: `SQLiteLedger` on a file all
+    worker processes share); `ledger(client)` reads the same backend, so give the runtime
+    the one the workers use. Without it, `ledger` says so instead of guessing.
+    """
+
+    def __init__(
+        self,
+        client: temporalio.client.Client,
+        task_queue: str,
+        workflows: Iterable[Workflow],
+        *,
+        ledger: LedgerBackend | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(client, workflows, task_queue, **kwargs)
+        self._ledger = ledger
+
+    async def ledger(self, client: str) -> list[Grant]:
+        """The client's grants (every case and workflow), oldest first."""
+        if self._ledger is None:
+            raise ValueError(
+                "TemporalRuntime.ledger reads the workers' ledger: create the runtime with "
+                "ledger=SQLiteLedger(PATH), the file the workers use (--ledger PATH)"
+            )
+        return self._ledger.grants(client)
