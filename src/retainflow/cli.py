@@ -7,6 +7,7 @@ go to stdout, errors to stderr; exit codes follow tools.md.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -356,8 +357,15 @@ def run(
         _err(str(error))
         sys.exit(EXIT_USAGE)
     if store_path is not None:
+        import sqlite3
+
         from retainflow.runtime.batch import DEFAULT_HORIZON, default_until
-        from retainflow.stores.sqlite import SQLiteStore, StoreError, VersionConflict
+        from retainflow.stores.sqlite import (
+            SQLiteStore,
+            StoreError,
+            VersionConflict,
+            database_error,
+        )
 
         if horizon is None:  # stop at the data's "now": instances wait in the store
             latest = default_until(entries)
@@ -370,6 +378,9 @@ def run(
                 )
         except (StoreError, VersionConflict) as error:
             _err(str(error))
+            sys.exit(EXIT_USAGE)
+        except sqlite3.DatabaseError as error:
+            _err(str(database_error(store_path, error)))
             sys.exit(EXIT_USAGE)
     else:
         with _progress(len(entries), "running cases") as update, _batch_collector():
@@ -487,6 +498,28 @@ def _fmt_summary(changed: int, unchanged: int, broken: int, dry: bool) -> str:
 STORE_FORMATS = ("text", "json")
 
 
+def _store_command(command: Callable[..., None]) -> Callable[..., None]:
+    """A command on a store (`--store FILE`): a store that turns out damaged, unreadable
+    or read-only halfway is a clear message and exit 2, never a traceback."""
+
+    @functools.wraps(command)
+    def run_it(*args: Any, **kwargs: Any) -> None:
+        import sqlite3
+
+        from retainflow.stores.sqlite import StoreError, database_error
+
+        try:
+            command(*args, **kwargs)
+        except StoreError as error:
+            _err(str(error))
+            sys.exit(EXIT_USAGE)
+        except sqlite3.DatabaseError as error:
+            _err(str(database_error(kwargs.get("store_path") or "the store", error)))
+            sys.exit(EXIT_USAGE)
+
+    return run_it
+
+
 def _open_store(path: str) -> Any:
     """The SQLite store at `path` (it must exist), or exit 2."""
     from retainflow.stores.sqlite import SQLiteStore, StoreError
@@ -535,6 +568,7 @@ def _call(name: str, args: Any) -> str:
     help="text (a table, or one case in detail) or json.",
 )
 @_out_option
+@_store_command
 def status(store_path: str, case: str | None, output_format: str, out: str | None) -> None:
     """Instances in a store: status, step, what each waits for and until when.
 
@@ -744,6 +778,7 @@ def _status_case(
     help="text (one action a line) or json.",
 )
 @_out_option
+@_store_command
 def advance(store_path: str, now: str, output_format: str, out: str | None) -> None:
     """Fire every timer of the store due at or before TIME; print the actions.
 

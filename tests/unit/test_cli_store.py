@@ -280,3 +280,36 @@ def test_the_reference_example_through_run_store_and_advance(
             continue
         (got,) = [r for r in engine.records(str(want["case"])) if r["instance"] == want["instance"]]
         assert json.loads(json.dumps(got)) == want
+
+
+def test_a_damaged_store_or_row_is_a_clear_error_not_a_traceback(files: Path) -> None:
+    import sqlite3
+
+    from retainflow.stores.sqlite import StoreError
+
+    assert cli("run", "w.rflow", "first.yaml", "--store", "s.db")[0] == 0
+    with sqlite3.connect(files / "s.db") as db:
+        db.execute("UPDATE cases SET state = x'8005deadbeef' WHERE case_id = 'A'")
+    for args in (
+        ("status", "--store", "s.db", "A"),
+        ("advance", "--store", "s.db", "--now", "2026-03-10T00:00:00Z"),
+    ):
+        code, _, err = cli(*args)
+        assert code == 2, err
+        assert "a row of the cases table cannot be read: it is damaged" in err
+        assert "Traceback" not in err
+    with pytest.raises(StoreError, match="cannot be read"):
+        Engine([], store=SQLiteStore(files / "s.db")).records("A")
+    # pages overwritten: every command that opens it says so, with what to check
+    with sqlite3.connect(files / "s.db") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file
+    data = bytearray((files / "s.db").read_bytes())
+    data[4096:] = b"\xff" * (len(data) - 4096)  # every page but the first (the schema)
+    (files / "broken.db").write_bytes(bytes(data))
+    for args in (
+        ("status", "--store", "broken.db"),
+        ("advance", "--store", "broken.db", "--now", "2026-03-10T00:00:00Z"),
+    ):
+        code, _, err = cli(*args)
+        assert code == 2 and "Traceback" not in err, err
+        assert "broken.db" in err

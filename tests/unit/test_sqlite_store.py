@@ -244,9 +244,10 @@ def test_the_codec_refuses_foreign_types_both_ways() -> None:
     state = CaseState("C", data={"x": Foreign()})
     with pytest.raises(pickle.PicklingError, match="plain values only"):
         dump_state(state)
-    with pytest.raises(pickle.UnpicklingError, match=r"may not refer to builtins\.print"):
+    # a row that refers to anything else is an unreadable row (StoreError), not code run
+    with pytest.raises(StoreError, match=r"cannot be read.*may not refer to builtins\.print"):
         load_state(pickle.dumps([print]))
-    with pytest.raises(pickle.UnpicklingError, match=r"runtime\.state\.CaseState"):
+    with pytest.raises(StoreError, match=r"runtime\.state\.CaseState"):
         load_state(pickle.dumps(CaseState("C")))  # only through the codec's own layout
     with pytest.raises(StoreError, match="does not hold a case state"):
         load_state(pickle.dumps([1, 2]))

@@ -231,9 +231,22 @@ def dump_state(state: CaseState, *, history: bool = True) -> bytes:
     return buffer.getvalue()
 
 
+# What unpickling damaged bytes raises, besides `pickle.UnpicklingError`.
+_DAMAGED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError)
+
+
+def _load(data: bytes, what: str) -> Any:
+    try:
+        return _Unpickler(io.BytesIO(data)).load()
+    except StoreError:
+        raise
+    except _DAMAGED as error:
+        raise StoreError(f"{what} cannot be read: it is damaged ({error})") from None
+
+
 def load_state(data: bytes) -> CaseState:
     """The inverse of `dump_state` (only plain values and retainflow's classes load)."""
-    state = _Unpickler(io.BytesIO(data)).load()
+    state = _load(data, "a row of the cases table")
     if not isinstance(state, CaseState):
         raise StoreError("a row of the cases table does not hold a case state")
     return state
@@ -257,7 +270,7 @@ def dump_log(
 
 def load_log(data: bytes) -> LogRecord:
     """The inverse of `dump_log`."""
-    found = _Unpickler(io.BytesIO(data)).load()
+    found = _load(data, "a log row's history")
     if isinstance(found, list):  # the first form of schema 2: history entries only
         found = (found, [], [])
     if (

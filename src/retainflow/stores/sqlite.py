@@ -873,6 +873,21 @@ class _Local(threading.local):
 Synchronous = Literal["FULL", "NORMAL"]
 
 
+def database_error(path: Path | str, error: sqlite3.DatabaseError) -> Exception:
+    """What a host sees of an SQLite error inside a call: `StoreBusy` for a lock held
+    too long, else a `StoreError` that names the file and says what to check."""
+    if isinstance(error, sqlite3.OperationalError) and is_busy(error):
+        return StoreBusy(f"{path}: another writer held the lock ({error})")
+    lines = str(error).splitlines() or [type(error).__name__]
+    text = lines[0] if len(lines[0]) <= 120 else lines[0][:117] + "..."  # may quote a row
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{path}: cannot be written ({text}): check the file's permissions")
+    return StoreError(
+        f"{path}: cannot be read ({text}); it may be damaged: "
+        "`sqlite3 FILE 'PRAGMA integrity_check'` says what is wrong"
+    )
+
+
 class SQLiteStore:
     """The engine's state in one SQLite file (see the module docstring and docs/store.md).
 
@@ -1099,6 +1114,10 @@ class SQLiteStore:
             tx.flush()
             conn.execute("COMMIT")
             self.stats["transactions"] += 1
+        except sqlite3.DatabaseError as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise database_error(self.path, error) from None
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
