@@ -8,7 +8,8 @@ one in-process worker with a `MemoryLedger`, and drives N cases of a small workf
 (submit; an `answered` event that leads to an offer checked against a per-client limit,
 so half the inputs go through the ledger activity; every action dispatched to a no-op
 handler), C cases at a time, each case's inputs awaited in order. Reports wall time per
-case and inputs per second, and the latency of one update.
+case and inputs per second, the latency of one update, and the peak resident memory of
+this process (the worker and the driving client; the server runs apart).
 
 Recorded 2026-12-01, 2 shared cores, Python 3.11.7, temporalio 1.35.0, dev server 1.9.1
 (server, worker and driver on the same machine), typical of two runs:
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import sys
 import time
@@ -92,6 +94,8 @@ async def main(cases: int, concurrency: int) -> dict[str, Any]:
         "cases_per_s": round(cases / elapsed, 1),
         "inputs_per_s": round(2 * cases / elapsed, 1),
         "median_update_ms": round(statistics.median(latencies) * 1000, 1),
+        # the worker (and the driving client) of this process; the server is another one
+        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 

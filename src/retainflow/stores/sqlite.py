@@ -978,6 +978,8 @@ class SQLiteStore:
                 conn.execute(f"PRAGMA mmap_size = {self.mmap_size}")
         except sqlite3.DatabaseError as error:
             conn.close()
+            if "readonly" in str(error) or "read-only" in str(error):
+                raise database_error(self.path, error) from None  # a store, not writable
             raise StoreError(f"{self.path}: is not a retainflow store ({error})") from None
         return conn
 
