@@ -210,6 +210,10 @@ def test_status_exit_codes(files: Path) -> None:
     assert code == 2 and "no such store" in err
     (files / "junk.db").write_text("not a database" * 200)
     assert cli("status", "--store", "junk.db")[0] == 2
+    (files / "empty.db").write_bytes(b"")
+    code, _, err = cli("status", "--store", "empty.db")
+    assert code == 2 and "empty.db: is empty, not a retainflow store" in err
+    assert (files / "empty.db").stat().st_size == 0  # left as it was
     assert cli("status")[0] == 2  # --store is required
 
 

@@ -123,6 +123,10 @@ def test_a_changed_text_under_the_same_version_is_refused_while_instances_exist(
     store = SQLiteStore(db)
     source = store.workflow_source("w", 1)
     assert source is not None and source.content_hash == old.content_hash
+    # the number it suggests is one the store does not hold yet
+    Engine([old, flow(V2, version=2)], store=SQLiteStore(db))
+    with pytest.raises(VersionConflict, match="bump 'version 1' to 'version 3'"):
+        Engine([changed], store=SQLiteStore(db))
     again = Engine([old], store=store)
     again.handle("C", {"type": "go", "id": "g"}, at=at(0.5))
     assert record(again, "C")["outcome"] == "old_end"

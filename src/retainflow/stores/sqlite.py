@@ -924,6 +924,9 @@ class SQLiteStore:
         self.path = Path(text)
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: no such store")
+        if not create and self.path.is_file() and self.path.stat().st_size == 0:
+            # an empty file would silently become a new store: it is none yet
+            raise StoreError(f"{self.path}: is empty, not a retainflow store")
         self.synchronous: Synchronous = synchronous
         self.busy_timeout = busy_timeout
         self.batch = max(16, batch)
@@ -1147,13 +1150,17 @@ class SQLiteStore:
                 ).fetchone()
                 if count:
                     where = f" in {workflow.path}" if workflow.path else ""
+                    (highest,) = conn.execute(
+                        "SELECT max(version) FROM workflows WHERE name = ?", (workflow.name,)
+                    ).fetchone()
+                    free = max(int(highest or 0), workflow.version) + 1  # a number not taken
                     raise VersionConflict(
                         f"workflow {workflow.name} version {workflow.version}: the store "
                         f"{self.path} holds {count} instance{'s' * (count != 1)} started on "
                         f"another text of this version (sha256 {row[0][:12]}; this text is "
                         f"{workflow.content_hash[:12]}). A changed workflow needs a new "
                         f"version number: bump 'version {workflow.version}' to 'version "
-                        f"{workflow.version + 1}'{where}; instances in flight finish on the "
+                        f"{free}'{where}; instances in flight finish on the "
                         "text they started with, new ones take the new version"
                     )
             conn.execute(
