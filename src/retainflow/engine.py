@@ -214,6 +214,15 @@ def _no_grants(client: str) -> Sequence[Grant]:
     return ()
 
 
+def grants_in_window(
+    grants: Iterable[Grant], since: dt.datetime | None, until: dt.datetime | None
+) -> list[Grant]:
+    """The grants with `since` <= at < `until` (either bound may be None: open)."""
+    low = None if since is None else _aware(since, "since")
+    high = None if until is None else _aware(until, "until")
+    return [g for g in grants if (low is None or g.at >= low) and (high is None or g.at < high)]
+
+
 def _aware(at: Any, what: str = "at") -> dt.datetime:
     if type(at) is _DATETIME:
         tz = at.tzinfo
@@ -619,10 +628,16 @@ class Engine:
             raise UnknownCase(case_id)
         return [history_entry(entry) for entry in entries]
 
-    def ledger(self, client: str) -> list[Grant]:
-        """The client's grants (every case and workflow), oldest first."""
+    def ledger(
+        self,
+        client: str,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[Grant]:
+        """The client's grants (every case and workflow), oldest first; with `since` and
+        `until`, those granted in that window (`since` <= at < `until`)."""
         with self.store.transaction() as tx:
-            return list(tx.grants(client))
+            return grants_in_window(tx.grants(client), since, until)
 
     def seed(self, grants: Iterable[Grant]) -> None:
         """Add earlier grants to the ledger (`retainflow run --ledger`)."""

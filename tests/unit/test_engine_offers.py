@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from test_engine_support import at, flow, record
 
 from retainflow import Engine, Money
@@ -90,6 +91,12 @@ def test_per_client_limit_is_shared_across_cases() -> None:
     other = run_offer(engine, "C4", client="other", when=at(3))
     assert other["status"] == "granted"
     assert [g.case for g in engine.ledger("acme")] == ["C1", "C2"]
+    # grants in a window: since <= at < until, either bound open
+    assert [g.case for g in engine.ledger("acme", since=at(1))] == ["C2"]
+    assert [g.case for g in engine.ledger("acme", until=at(1))] == ["C1"]
+    assert [g.case for g in engine.ledger("acme", since=at(0), until=at(5))] == ["C1", "C2"]
+    with pytest.raises(ValueError, match="naive"):
+        engine.ledger("acme", since=dt.datetime(2026, 3, 2))
 
 
 def test_window_counts_grants_younger_than_dur_only() -> None:

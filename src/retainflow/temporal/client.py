@@ -376,11 +376,16 @@ class TemporalRuntime(RetainflowClient):
         super().__init__(client, workflows, task_queue, **kwargs)
         self._ledger = ledger
 
-    async def ledger(self, client: str) -> list[Grant]:
-        """The client's grants (every case and workflow), oldest first."""
+    async def ledger(
+        self, client: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[Grant]:
+        """The client's grants (every case and workflow), oldest first; with `since` and
+        `until`, those granted in that window (`since` <= at < `until`), as `Engine`'s."""
+        from retainflow.engine import grants_in_window
+
         if self._ledger is None:
             raise ValueError(
                 "TemporalRuntime.ledger reads the workers' ledger: create the runtime with "
                 "ledger=SQLiteLedger(PATH), the file the workers use (--ledger PATH)"
             )
-        return self._ledger.grants(client)
+        return grants_in_window(self._ledger.grants(client), since, until)
