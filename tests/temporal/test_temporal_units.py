@@ -86,6 +86,27 @@ def test_ledger_refuses_a_stale_view_and_applies_a_retried_commit_once(
     assert [g.case for g in ledger.grants("acme")] == ["old", "A", "B"]
 
 
+def test_a_request_asked_again_gets_the_reply_it_got_the_first_time(
+    ledger: LedgerBackend,
+) -> None:
+    """A workflow task cut off by a killed worker asks again from its start (its local
+    activities' results die with it): its first, stale request must not now see the grant
+    its own lost run committed next, or the re-run would decide otherwise."""
+    ledger.sync(
+        LedgerRequest("wf-X/1", {"acme": 0}, [grant_to_wire(_grant("acme", "100 USD", "X"))])
+    )
+    learn = LedgerRequest("wf-A/1", {"acme": -1}, [])  # A has not read acme yet
+    first = ledger.sync(learn)
+    assert not first.ok and first.ledgers["acme"]["version"] == 1
+    commit = LedgerRequest("wf-A/2", {"acme": 1}, [grant_to_wire(_grant("acme", "200 USD", "A"))])
+    assert ledger.sync(commit).ok
+    # the worker died before the task completed: the re-run sends the same two requests
+    again = ledger.sync(learn)
+    assert (again.ok, again.ledgers) == (first.ok, first.ledgers)  # not A's own grant
+    assert ledger.sync(commit).ok
+    assert [g.case for g in ledger.grants("acme")] == ["X", "A"]  # applied once
+
+
 def test_sqlite_ledger_serializes_concurrent_commits(tmp_path: Path) -> None:
     path = str(tmp_path / "ledger.db")
     wins: list[str] = []

@@ -16,7 +16,12 @@ missed another grant of the same client.
     ledger = SQLiteLedger("ledger.db")   # shared by every worker process of the host
     ledger = MemoryLedger()              # one worker process (tests, demos)
 
-A commit's `key` is recorded, so an activity retried after a lost reply is applied once.
+Every request's reply is recorded under its `key`, and a request seen before gets that
+same reply again: a commit retried after a lost reply is applied once, and a workflow task
+that a killed worker leaves unfinished re-runs on exactly what it was told the first time
+(with local activities, their results are lost with the task: the re-run asks again, and
+must not see the grants its own lost run committed, or it would decide differently from
+what the ledger holds).
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ class MemoryLedger:
     def __init__(self, grants: Iterable[Grant] = ()) -> None:
         self._lock = threading.Lock()
         self._grants: dict[str, list[Grant]] = {}
-        self._keys: set[str] = set()
+        self._replies: dict[str, LedgerReply] = {}  # request key -> the reply it got
         self.seed(grants)
 
     def seed(self, grants: Iterable[Grant]) -> None:
@@ -104,15 +109,19 @@ class MemoryLedger:
 
     def sync(self, request: LedgerRequest) -> LedgerReply:
         with self._lock:
-            ok = request.key in self._keys or all(
+            seen = self._replies.get(request.key)
+            if seen is not None:
+                return LedgerReply(seen.ok, json.loads(json.dumps(seen.ledgers)))
+            ok = all(
                 len(self._grants.get(client, ())) == version
                 for client, version in request.expected.items()
             )
-            if ok and request.key not in self._keys:
-                self._keys.add(request.key)
+            if ok:
                 for item in request.grants:
                     self._add(grant_from_wire(item))
-            return LedgerReply(ok, self._view(request.expected))
+            reply = LedgerReply(ok, self._view(request.expected))
+            self._replies[request.key] = LedgerReply(ok, json.loads(json.dumps(reply.ledgers)))
+            return reply
 
     def _view(self, clients: Iterable[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -131,6 +140,7 @@ CREATE TABLE IF NOT EXISTS grants (
 );
 CREATE INDEX IF NOT EXISTS grants_by_client ON grants (client, at, n);
 CREATE TABLE IF NOT EXISTS commits (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, ok INTEGER NOT NULL, body TEXT NOT NULL);
 """
 
 
@@ -198,6 +208,13 @@ class SQLiteLedger:
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         try:
+            seen = db.execute(
+                "SELECT ok, body FROM replies WHERE key = ?", (request.key,)
+            ).fetchone()
+            if seen is not None:  # asked before: the same answer
+                db.execute("COMMIT")
+                return LedgerReply(bool(seen[0]), json.loads(seen[1]))
+            # a commit recorded by a ledger file of before the replies table
             done = db.execute("SELECT 1 FROM commits WHERE key = ?", (request.key,)).fetchone()
             current = {client: self._read(db, client) for client in request.expected}
             ok = done is not None or all(
@@ -207,14 +224,16 @@ class SQLiteLedger:
                 db.execute("INSERT INTO commits (key) VALUES (?)", (request.key,))
                 self._insert(db, [grant_from_wire(item) for item in request.grants])
                 current = {client: self._read(db, client) for client in request.expected}
+            ledgers = {
+                client: {"version": len(items), "grants": [grant_to_wire(g) for g in items]}
+                for client, items in current.items()
+            }
+            db.execute(
+                "INSERT INTO replies (key, ok, body) VALUES (?, ?, ?)",
+                (request.key, int(ok), json.dumps(ledgers)),
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return LedgerReply(
-            ok,
-            {
-                client: {"version": len(items), "grants": [grant_to_wire(g) for g in items]}
-                for client, items in current.items()
-            },
-        )
+        return LedgerReply(ok, ledgers)
