@@ -16,7 +16,6 @@ or parsed raises `CaseFileError`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ import attrs
 import yaml
 
 from retainflow.compile import Workflow
+from retainflow.diagnostics import closest
 from retainflow.ledger import Grant
 from retainflow.runtime.data import (
     RESERVED_EVENT_KEYS,
@@ -306,8 +306,8 @@ def ledger_entry(item: Any) -> Grant:
         raise ValueError("a ledger entry is a mapping: client, kind, amount, at")
     unknown = [str(k) for k in item if str(k) not in LEDGER_KEYS]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], LEDGER_KEYS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f" (keys: {', '.join(LEDGER_KEYS)})"
+        close = closest(unknown[0], LEDGER_KEYS)
+        hint = f" (did you mean {close!r}?)" if close else f" (keys: {', '.join(LEDGER_KEYS)})"
         raise ValueError(f"unknown key {unknown[0]!r}{hint}")
     missing = [k for k in ("client", "kind", "amount", "at") if item.get(k) is None]
     if missing:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -352,19 +352,12 @@ class _Compiler:
     # -- constants and durations --
 
     def compile_consts(self) -> None:
-        decls = {c.name.text: c for c in self.ast.of(n.Const)}
-        visiting: set[str] = set()
-
-        def resolve(name: str) -> None:
-            if name in self.consts or name in visiting or name not in decls:
-                return
-            visiting.add(name)
-            for ref in _const_refs(decls[name].value):
-                resolve(ref)
-            self.consts[name] = evaluate_const(decls[name].value, self.consts)
-
-        for name in decls:
-            resolve(name)
+        self.consts.update(
+            _resolve_consts(
+                {c.name.text: c for c in self.ast.of(n.Const)},
+                lambda expr, known: (True, evaluate_const(expr, known)),
+            )
+        )
 
     def duration(self, ref: n.DurationRef) -> Duration:
         if isinstance(ref, n.DurationLit):
@@ -637,6 +630,16 @@ def constant_values(ast: n.Workflow) -> dict[str, Any]:
     decls: dict[str, n.Const] = {}
     for const in ast.of(n.Const):
         decls.setdefault(const.name.text, const)
+    return _resolve_consts(decls, constant_value)
+
+
+def _resolve_consts(
+    decls: Mapping[str, n.Const],
+    evaluate: Callable[[n.Expr, dict[str, Any]], tuple[bool, Any]],
+) -> dict[str, Any]:
+    """Each constant's value, by `evaluate(expr, values so far)`, the constants it refers
+    to first (declarations may come in any order); one in a cycle is evaluated without the
+    constants of the cycle, one `evaluate` cannot value is left out."""
     values: dict[str, Any] = {}
     visiting: set[str] = set()
 
@@ -646,7 +649,7 @@ def constant_values(ast: n.Workflow) -> dict[str, Any]:
         visiting.add(name)
         for ref in _const_refs(decls[name].value):
             resolve(ref)
-        known, value = constant_value(decls[name].value, values)
+        known, value = evaluate(decls[name].value, values)
         if known:
             values[name] = value
 

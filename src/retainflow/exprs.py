@@ -184,6 +184,11 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
+def _signed(text: str) -> tuple[str, int]:
+    """A literal's text and precedence: a negative one binds as a unary minus."""
+    return text, _UNARY if text.startswith("-") else _ATOM
+
+
 class _Renderer:
     __slots__ = ("written",)
 
@@ -201,8 +206,7 @@ class _Renderer:
             if text is not None:
                 return text, _ATOM
         if isinstance(expr, n.Number):
-            text = format_number(expr.value)
-            return text, _UNARY if text.startswith("-") else _ATOM
+            return _signed(format_number(expr.value))
         if isinstance(expr, n.String):
             return quote(expr.value), _ATOM
         if isinstance(expr, n.Bool):
@@ -210,11 +214,9 @@ class _Renderer:
         if isinstance(expr, n.NoneLit):
             return "none", _ATOM
         if isinstance(expr, n.MoneyLit):
-            text = _money_text(expr.value)
-            return text, _UNARY if text.startswith("-") else _ATOM
+            return _signed(_money_text(expr.value))
         if isinstance(expr, n.PercentLit):
-            text = str(expr.value)
-            return text, _UNARY if text.startswith("-") else _ATOM
+            return _signed(str(expr.value))
         if isinstance(expr, n.DurationLit):
             return str(expr.value), _ATOM
         if isinstance(expr, n.ListExpr):

@@ -39,7 +39,6 @@ of the graph with that source, target, kind (and event or SLA); see docs/testing
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
 import time
@@ -60,6 +59,7 @@ from retainflow.caseio import (
     read_document,
 )
 from retainflow.compile import OfferItem, Workflow, compile_workflow
+from retainflow.diagnostics import closest
 from retainflow.diagnostics import render_text as render_diagnostics
 from retainflow.graph import all_edges_in_order, nodes_in_order
 from retainflow.ledger import Grant
@@ -528,10 +528,13 @@ def _scenario_names(raw: Any) -> list[str | None]:
     return names
 
 
-def _hint(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    allowed = ", ".join(choices)
-    return f" (did you mean {close[0]!r}?)" if close else f" (expected one of: {allowed})"
+def _hint(word: str, choices: Sequence[str], listed: bool = False) -> str:
+    """` (did you mean 'x'?)` for a close choice; else the choices, unless `listed`
+    (the message names them already)."""
+    close = closest(word, choices)
+    if close is not None:
+        return f" (did you mean {close!r}?)"
+    return "" if listed else f" (expected one of: {', '.join(choices)})"
 
 
 # ---- one scenario ------------------------------------------------------------------------
@@ -690,8 +693,7 @@ def _expectations(raw: Any, workflow: Workflow) -> dict[str, Any]:
     def one_of(value: Any, where: str, choices: Sequence[str]) -> None:
         if not isinstance(value, str) or value not in choices:
             shown = repr(value) if isinstance(value, str) else _show(value)
-            close = difflib.get_close_matches(value, choices, n=1) if isinstance(value, str) else []
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _hint(value, choices, listed=True) if isinstance(value, str) else ""
             raise _Problem(
                 "expect", f"expect.{where}: {shown} is not one of {', '.join(choices)}{hint}"
             )

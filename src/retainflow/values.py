@@ -156,6 +156,14 @@ class Duration:
         return f"{self.amount}{self.unit}"
 
 
+# The scales of the `csat` and `nps` measure kinds (language.md, "Measures"): an answer
+# outside is left out, by the engine when it records one and by reports when they read one.
+MEASURE_SCALES: dict[str, tuple[Decimal, Decimal]] = {
+    "csat": (Decimal(1), Decimal(5)),
+    "nps": (Decimal(0), Decimal(10)),
+}
+
+
 def format_timedelta(value: dt.timedelta) -> str:
     """The largest exact unit of d, h, m, s: 10d, 36h, 90m, 45s (sub-seconds as decimals)."""
     micros = value // dt.timedelta(microseconds=1)

@@ -30,7 +30,7 @@ from retainflow.report.clients import ClientMetrics, parse_instant
 from retainflow.report.records import OUTCOME_KINDS, STATUSES, RunRecord
 from retainflow.report.rounding import mean, median, p90, percent, round_to
 from retainflow.report.workflows import WorkflowInfo
-from retainflow.values import Money, format_time, number_to_json
+from retainflow.values import MEASURE_SCALES, Money, format_time, number_to_json
 
 __all__ = [
     "GROUPINGS",
@@ -502,22 +502,15 @@ def _sum(currency: str, amounts: Iterable[Money]) -> Money:
     return Money(sum((m.amount for m in amounts), Decimal(0)), currency)
 
 
-# The scales of language.md's `csat` and `nps` measures: a response outside is left out
-# (as the engine does; a results file made by hand may hold one).
-_SCALES: dict[str, tuple[Decimal, Decimal]] = {
-    "csat": (Decimal(1), Decimal(5)),
-    "nps": (Decimal(0), Decimal(10)),
-}
-
-
 def _measures(records: Sequence[RunRecord], index: WorkflowIndex) -> dict[str, MeasureMetrics]:
     """Each measure of the group, its responses scored by the kind the workflow version of
     their record declares (`number` when the version is not known). A name that two
     versions or workflows of the group declare with different kinds is one entry per kind,
     `NAME (KIND)`: a csat answer is never scored as an nps one. A record of a version not
     given takes the first kind the group's workflows declare for the name."""
+    infos = _infos(records, index)
     declared: dict[str, str] = {}  # name -> the first kind declared for it, in order
-    for info in _infos(records, index):
+    for info in infos:
         for name, kind in info.measure_kinds.items():
             declared.setdefault(name, kind)
     by_kind: dict[str, dict[str, list[Decimal]]] = {}  # name -> kind -> responses
@@ -526,10 +519,10 @@ def _measures(records: Sequence[RunRecord], index: WorkflowIndex) -> dict[str, M
         kinds = of_record.measure_kinds if of_record is not None else declared
         for name, answers in rec.measures.items():
             kind = kinds.get(name) or declared.get(name, "number")
-            scale = _SCALES.get(kind)
+            scale = MEASURE_SCALES.get(kind)  # a hand-made file may hold one outside
             kept = by_kind.setdefault(name, {}).setdefault(kind, [])
             kept.extend(v for v in answers if scale is None or scale[0] <= v <= scale[1])
-    for info in _infos(records, index):  # declared but never answered in this group
+    for info in infos:  # declared but never answered in this group
         for name, kind in info.measure_kinds.items():
             by_kind.setdefault(name, {}).setdefault(kind, [])
     result: dict[str, MeasureMetrics] = {}

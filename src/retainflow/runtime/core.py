@@ -42,7 +42,7 @@ from retainflow.runtime.state import (
     SlaState,
     Timer,
 )
-from retainflow.values import Money
+from retainflow.values import MEASURE_SCALES, Money
 
 __all__ = [
     "MAX_TRANSITIONS",
@@ -933,7 +933,7 @@ class _Core:
             value = payload.get(m.field)
             if not isinstance(value, Decimal):
                 continue
-            low, high = _SCALES.get(m.kind, (None, None))
+            low, high = MEASURE_SCALES.get(m.kind, (None, None))
             if low is not None and high is not None and not low <= value <= high:
                 self.trace(
                     t,
@@ -1089,12 +1089,6 @@ class _Core:
                 inst,
                 "cancelled by an operator" + (f": {inp.reason}" if inp.reason else ""),
             )
-
-
-_SCALES: dict[str, tuple[Decimal, Decimal]] = {
-    "csat": (Decimal(1), Decimal(5)),
-    "nps": (Decimal(0), Decimal(10)),
-}
 
 
 _ZEROS: dict[str, Money] = {}
